@@ -1,0 +1,40 @@
+# Two commands set up a fresh Debian/Ubuntu machine: `make run` and `make test`.
+# FRONTLINE_DATA_DIR, FRONTLINE_HOST, FRONTLINE_PORT and DATABASE_URL are read from the environment.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test system-deps venv prestart serve lint bench geodata clean
+
+run: system-deps venv ## everything: packages, venv, database, migrations, seed data, server on :8000
+	$(BIN)/frontline prestart
+	$(BIN)/frontline serve
+
+test: system-deps venv ## the whole suite, against a private PostGIS it starts itself
+	$(BIN)/pytest
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check app tests migrations geodata bench
+	$(BIN)/mypy app
+
+bench: system-deps venv ## import speed of ../shared/data/deepstate (see bench/README.md)
+	$(BIN)/python bench/import_deepstate.py
+
+geodata: venv ## rebuild geodata/*.geojson from ../shared/data/boundaries
+	$(BIN)/python geodata/build.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

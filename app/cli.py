@@ -1,0 +1,200 @@
+"""The `frontline` command: a thin shell over the same services the API uses."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from app.db.engine import database_url, make_engine
+from app.embedded import EmbeddedCluster
+from app.errors import FrontlineError
+from app.services import importer, migrate as migrations, seed as seeding
+from app.settings import Settings
+
+app = typer.Typer(help="Frontline: who holds which territory on which date.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster in the data directory.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _cluster(settings: Settings) -> EmbeddedCluster:
+    return EmbeddedCluster(settings.data_dir, settings.db_os_user)
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    ctx.obj = Settings()
+
+
+@db_app.command("start")
+def db_start(ctx: typer.Context) -> None:
+    """Start the embedded cluster (created on first use; reused when already running)."""
+    settings = _settings(ctx)
+    if not settings.uses_embedded_db:
+        console.print("DATABASE_URL is set: the embedded cluster is not used.")
+        return
+    cluster = _cluster(settings)
+    outcome = cluster.start()
+    console.print(f"embedded PostGIS {outcome}: {cluster.pgdata} (socket {cluster.socket_dir})")
+
+
+@db_app.command("stop")
+def db_stop(ctx: typer.Context) -> None:
+    """Stop the embedded cluster."""
+    stopped = _cluster(_settings(ctx)).stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Say whether the embedded cluster runs, where, and its URL."""
+    settings = _settings(ctx)
+    if not settings.uses_embedded_db:
+        console.print(f"DATABASE_URL is set: {database_url(settings)}")
+        return
+    status = _cluster(settings).status()
+    table = Table(show_header=False)
+    for label, value in (("running", "yes" if status.running else "no"), ("pid", str(status.pid or "-")),
+                         ("data", str(status.pgdata)), ("url", status.url), ("log", str(status.log))):
+        table.add_row(label, value)
+    console.print(table)
+    raise typer.Exit(0 if status.running else 3)
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Apply the Alembic migrations up to head."""
+    migrations.upgrade(_settings(ctx))
+    console.print("schema at head")
+
+
+@app.command()
+def seed(ctx: typer.Context) -> None:
+    """Load the seed geodata (idempotent: unchanged files write nothing)."""
+    settings = _settings(ctx)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        results = seeding.seed(conn, settings.geodata_dir)
+    table = Table("file", "inserted", "unchanged", "superseded", title="seed")
+    for name, counts in results.items():
+        table.add_row(name, str(counts.inserted), str(counts.unchanged), str(counts.superseded))
+    console.print(table)
+    engine.dispose()
+
+
+@app.command()
+def prestart(
+    ctx: typer.Context,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for an external database.")] = 60.0,
+) -> None:
+    """Everything before serving: start the embedded cluster (if used), wait for the database, migrate, seed."""
+    settings = _settings(ctx)
+    if settings.uses_embedded_db:
+        db_start(ctx)
+    _wait_for_database(settings, wait)
+    migrate(ctx)
+    seed(ctx)
+
+
+def _wait_for_database(settings: Settings, seconds: float) -> None:
+    engine = make_engine(settings)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            break
+        except OperationalError as exc:
+            if time.monotonic() > deadline:
+                raise FrontlineError(f"the database did not answer within {seconds:.0f} s: {exc.orig}") from None
+            time.sleep(1)
+    engine.dispose()
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (GeoJSON[.gz], GPKG, SHP, KML).")],
+    source: Annotated[str, typer.Option(help="Source slug; created when unknown.")],
+    status: Annotated[str, typer.Option(help="claimed | assessed | confirmed | contested | unknown")],
+    side: Annotated[str | None, typer.Option(help="Side code (must exist, e.g. UA, RU).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to read, and recorded with the areas.")] = None,
+    on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
+                                                help="Day the files describe (else attribute or file name).")] = None,
+    source_kind: Annotated[str, typer.Option(help="Kind of a newly created source.")] = "osint",
+) -> None:
+    """Import control areas; one transaction per file; exit 1 when any file was rejected."""
+    settings = _settings(ctx)
+    day: date | None = on.date() if on else None
+    options = importer.ImportOptions(source, side, status, layer, day, source_kind)
+    files = importer.discover(paths)
+    engine = make_engine(settings)
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=len(files))
+
+        def on_file(report: importer.FileReport) -> None:
+            progress.advance(task)
+            for message in report.messages:
+                progress.console.print(f"[yellow]warning[/]: {message}")
+            if report.error:
+                progress.console.print(f"[red]rejected[/]: {report.error}")
+
+        reports = importer.import_paths(engine, files, options, on_file)
+    engine.dispose()
+    _summary(reports, time.perf_counter() - started)
+    if any(r.outcome == "rejected" for r in reports):
+        raise typer.Exit(1)
+
+
+def _summary(reports: list[importer.FileReport], seconds: float) -> None:
+    outcomes = {o: sum(r.outcome == o for r in reports) for o in ("imported", "unchanged", "rejected")}
+    table = Table("", "count", title="import summary")
+    for label, value in (
+        ("files", len(reports)), *outcomes.items(), ("features read", sum(r.features for r in reports)),
+        ("rows written", sum(r.inserted for r in reports)), ("repaired", sum(r.repaired for r in reports)),
+        ("skipped", sum(r.skipped for r in reports)), ("superseded", sum(r.superseded for r in reports)),
+    ):
+        table.add_row(label, str(value))
+    table.add_row("seconds", f"{seconds:.1f}")
+    console.print(table)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Default: FRONTLINE_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: FRONTLINE_PORT or 8000.")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the API with uvicorn."""
+    import uvicorn
+
+    settings = _settings(ctx)
+    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                reload=reload)
+
+
+def main() -> None:
+    """Console-script entry point: domain errors print as one clear line and exit 2."""
+    try:
+        app()
+    except FrontlineError as exc:
+        err.print(f"[red]error[/]: {exc.detail}")
+        raise SystemExit(2) from None

@@ -1,0 +1,84 @@
+"""Append-only writes: new versions are inserted, current ones closed, nothing overwritten or deleted.
+
+A ``key`` names one thing across its versions (a place's slug, a source's claim for a day and layer). A key may
+hold several rows at once (a claim drawn as several polygons); its versions are replaced as a set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import Connection, Table, func, insert, select, update
+
+Row = Mapping[str, Any]
+
+
+@dataclass
+class VersionCounts:
+    """What a write did: rows inserted, keys left unchanged, rows closed."""
+
+    inserted: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+
+    def __iadd__(self, other: VersionCounts) -> VersionCounts:
+        self.inserted += other.inserted
+        self.unchanged += other.unchanged
+        self.superseded += other.superseded
+        return self
+
+
+def content_hash(row: Row) -> str:
+    """A stable hash of a row's content (geometry as WKB), ignoring provenance columns."""
+    def default(value: Any) -> Any:
+        if isinstance(value, shapely.Geometry):
+            return shapely.to_wkb(value, hex=True, output_dimension=2)
+        return str(value)
+
+    content = {k: v for k, v in row.items() if k not in ("import_id", "content_hash")}
+    return hashlib.sha256(orjson.dumps(content, default=default, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_id: int | None) -> VersionCounts:
+    """Write ``rows`` as the current versions of their keys; identical content writes nothing."""
+    by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        full = dict(row)
+        full["content_hash"] = content_hash(full)
+        by_key[full["key"]].append(full)
+    counts = VersionCounts()
+    if not by_key:
+        return counts
+    current: dict[str, set[str]] = defaultdict(set)
+    for key, digest in conn.execute(
+        select(table.c.key, table.c.content_hash).where(table.c.key.in_(list(by_key)), table.c.superseded_at.is_(None))
+    ):
+        current[key].add(digest)
+    to_insert: list[dict[str, Any]] = []
+    changed: list[str] = []
+    for key, new_rows in by_key.items():
+        if {r["content_hash"] for r in new_rows} == current.get(key):
+            counts.unchanged += 1
+            continue
+        if key in current:
+            changed.append(key)
+        to_insert.extend(new_rows)
+    if changed:
+        result = conn.execute(
+            update(table).where(table.c.key.in_(changed), table.c.superseded_at.is_(None)).values(superseded_at=func.now())
+        )
+        counts.superseded = result.rowcount
+    if to_insert:
+        for row in to_insert:
+            row["import_id"] = import_id
+            row["geom"] = None if row.get("geom") is None else from_shape(row["geom"], srid=4326)
+        conn.execute(insert(table), to_insert)
+        counts.inserted = len(to_insert)
+    return counts

@@ -1,0 +1,234 @@
+"""The schema: reference tables (sides, sources) and append-only, versioned history tables.
+
+Every history row carries its source, its dates and its transaction time: ``recorded_at`` is when we learned
+it, ``superseded_at`` when a newer version of the same ``key`` replaced it (NULL while current). A database
+trigger (see the first migration) refuses UPDATE of anything but ``superseded_at`` (NULL → a time) and DELETE.
+Areas and lengths are generated columns computed by PostGIS on the WGS84 ellipsoid (``geography``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, Range
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+STATUSES = ("claimed", "assessed", "confirmed", "contested", "unknown")
+SOURCE_KINDS = ("government", "military", "osint", "media", "academic", "reference")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention so migrations stay stable."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Side(Base):
+    """A party to the dispute (UA, RU), with how maps draw it."""
+
+    __tablename__ = "sides"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(String(7))
+
+    __table_args__ = (CheckConstraint("color ~ '^#[0-9a-fA-F]{6}$'", name="color_hex"),)
+
+
+class Source(Base):
+    """Who says something: a government, a military, an OSINT group, a newspaper, a research institute."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
+    url: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint(_in("kind", SOURCE_KINDS), name="kind"),)
+
+
+class ImportBatch(Base):
+    """One imported file (or seed file): its content hash makes re-imports write nothing."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    features: Mapped[int] = mapped_column(Integer)
+    repaired: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    report: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Versioned:
+    """Columns every append-only history table shares."""
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, doc="Identity of the thing across its versions.")
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805
+        name = cls.__tablename__  # type: ignore[attr-defined]
+        return (
+            Index(f"ix_{name}_current_key", "key", postgresql_where=text("superseded_at IS NULL")),
+            *getattr(cls, "extra_args", ()),
+        )
+
+
+class ControlArea(Versioned, Base):
+    """Territory a source says a side holds (or that is contested) over a range of days."""
+
+    __tablename__ = "control_areas"
+
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"), doc="Holder; none when contested/unknown.")
+    status: Mapped[str] = mapped_column(Text)
+    valid: Mapped[Range[date]] = mapped_column(DATERANGE, doc="Days the claim is valid for, [lower, upper).")
+    layer: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    area_km2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True))
+
+    extra_args = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint("side_code IS NOT NULL OR status IN ('contested', 'unknown')", name="side_unless_unheld"),
+        CheckConstraint("NOT isempty(valid) AND lower(valid) IS NOT NULL", name="valid_has_start"),
+        Index("ix_control_areas_geom", "geom", postgresql_using="gist"),
+        Index("ix_control_areas_valid", "valid", postgresql_using="gist"),
+    )
+
+
+class Place(Versioned, Base):
+    """A settlement or site (a point), e.g. Sudzha."""
+
+    __tablename__ = "places"
+
+    name: Mapped[str] = mapped_column(Text)
+    alt_names: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    kind: Mapped[str] = mapped_column(Text)
+    population: Mapped[int | None] = mapped_column(Integer)
+    valid: Mapped[Range[date] | None] = mapped_column(DATERANGE)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    extra_args = (Index("ix_places_geom", "geom", postgresql_using="gist"),)
+
+
+class Line(Versioned, Base):
+    """An international border, an administrative boundary or a front line."""
+
+    __tablename__ = "lines"
+
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
+    status: Mapped[str | None] = mapped_column(Text)
+    valid: Mapped[Range[date] | None] = mapped_column(DATERANGE)
+    geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False)
+    length_km: Mapped[float] = mapped_column(Double, Computed("ST_Length(geom::geography) / 1e3", persisted=True))
+
+    extra_args = (Index("ix_lines_geom", "geom", postgresql_using="gist"),)
+
+
+class Region(Versioned, Base):
+    """An administrative area, used to clip statistics (e.g. Kursk oblast)."""
+
+    __tablename__ = "regions"
+
+    name: Mapped[str] = mapped_column(Text)
+    local_name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(String(2))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    area_km2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True))
+
+    extra_args = (Index("ix_regions_geom", "geom", postgresql_using="gist"),)
+
+
+class Event(Versioned, Base):
+    """A dated happening at a point or over an area, as a source reported it."""
+
+    __tablename__ = "events"
+
+    occurred_on: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
+    status: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
+
+    extra_args = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_events_geom", "geom", postgresql_using="gist"),
+        Index("ix_events_occurred_on", "occurred_on"),
+    )
+
+
+class ReportedFigure(Versioned, Base):
+    """A dated numeric claim without geometry, e.g. "UA holds 1,263 km² in Kursk oblast" (Syrskyi, 2024-08-20)."""
+
+    __tablename__ = "reported_figures"
+
+    refers_to: Mapped[date] = mapped_column(Date, doc="The day the figure describes.")
+    published_on: Mapped[date | None] = mapped_column(Date)
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
+    region_key: Mapped[str | None] = mapped_column(Text, doc="Key of the region the figure is about.")
+    metric: Mapped[str] = mapped_column(Text, doc="e.g. area_held_km2, area_unclear_km2, settlements_held")
+    value: Mapped[float] = mapped_column(Double)
+    unit: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    quote: Mapped[str | None] = mapped_column(Text)
+    published_in: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+
+    extra_args = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_reported_figures_refers_to", "refers_to"),
+    )
+
+
+HISTORY_TABLES = [m.__table__ for m in (ControlArea, Place, Line, Region, Event, ReportedFigure)]

@@ -1,0 +1,18 @@
+"""Dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    """A pooled connection for the duration of one request."""
+    with request.app.state.engine.connect() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(get_conn)]

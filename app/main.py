@@ -1,0 +1,38 @@
+"""The application factory: settings in, FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from app import __version__
+from app.db.engine import make_engine
+from app.errors import register_error_handlers
+from app.routes import health
+from app.settings import Settings
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the Frontline API; ``engine`` may be given (tests), otherwise one is made from ``settings``."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Frontline",
+        version=__version__,
+        description="Who holds which territory on which date, per source, side, status and day.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    register_error_handlers(app)
+    app.include_router(health.router)
+    return app
