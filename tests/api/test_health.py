@@ -1,0 +1,36 @@
+"""The health endpoint makes a real database round trip and fails cleanly when the database is gone."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import new_temp_dir
+
+
+def test_healthz_reports_postgis_and_schema(settings: Settings, engine: Engine) -> None:
+    with TestClient(create_app(settings, engine)) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["schema_revision"] == "0001"
+    assert body["postgis"].startswith("3.")
+
+
+def test_healthz_is_a_clean_503_when_the_database_is_unreachable() -> None:
+    nowhere = new_temp_dir("frontline-nodb-")
+    settings = Settings(database_url=f"postgresql+psycopg://frontline@/frontline?host={nowhere}")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Database unavailable"
+    assert "socket" not in response.text  # no driver internals leak to clients
+
+
+def test_openapi_and_docs_are_served(settings: Settings, engine: Engine) -> None:
+    with TestClient(create_app(settings, engine)) as client:
+        assert client.get("/docs").status_code == 200
+        assert "/healthz" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,85 @@
+"""The `frontline` command as a user runs it: migrate, seed, import, with summaries and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+FRONTLINE = str(Path(sys.executable).parent / "frontline")
+SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
+
+
+@pytest.fixture
+def env(database_factory, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    import os
+
+    return {**os.environ, "DATABASE_URL": database_factory(), "FRONTLINE_DATA_DIR": str(tmp_path / "state"),
+            "COLUMNS": "120"}
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([FRONTLINE, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def rows(env: dict[str, str], sql: str) -> int:
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        value = conn.execute(text(sql)).scalar_one()
+    engine.dispose()
+    return value
+
+
+def test_migrate_and_seed_are_idempotent(env: dict[str, str]) -> None:
+    assert run(env, "migrate").returncode == 0
+    first = run(env, "seed")
+    assert first.returncode == 0 and "places.geojson" in first.stdout
+    places = rows(env, "SELECT count(*) FROM places")
+    second = run(env, "seed")
+    assert second.returncode == 0
+    assert rows(env, "SELECT count(*) FROM places") == places == 9
+    assert run(env, "migrate").returncode == 0
+
+
+def test_import_reports_each_file_and_fails_when_one_is_rejected(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(env, "prestart").returncode == 0
+    folder = tmp_path / "files"
+    folder.mkdir()
+    good = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [SQUARE]}},
+        {"type": "Feature", "properties": {}, "geometry": None}]}
+    (folder / "2024-09-11.geojson").write_text(json.dumps(good))
+    (folder / "2024-09-12.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": SQUARE}}]}))
+    result = run(env, "import", str(folder), "--source", "cli-test", "--side", "UA", "--status", "claimed")
+    assert result.returncode == 1
+    assert "2024-09-11.geojson feature 1: skipped, null or empty geometry" in result.stderr
+    assert "rejected: 2024-09-12.geojson feature 0: a LineString is not a control area" in result.stderr
+    assert "│ rejected      │ 1" in result.stdout and "│ imported      │ 1" in result.stdout
+    assert rows(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
+
+    again = run(env, "import", str(folder / "2024-09-11.geojson"), "--source", "cli-test", "--side", "UA",
+                "--status", "claimed")
+    assert again.returncode == 0 and "│ unchanged     │ 1" in again.stdout
+    assert rows(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
+
+
+def test_bad_options_are_refused_before_any_file_is_read(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(env, "prestart").returncode == 0
+    result = run(env, "import", str(tmp_path), "--source", "x", "--side", "XX", "--status", "claimed")
+    assert result.returncode == 2
+    assert "error: unknown side 'XX': known sides are RU, UA" in result.stderr
+    missing = run(env, "import", str(tmp_path / "nope.geojson"), "--source", "x", "--side", "UA", "--status", "claimed")
+    assert missing.returncode == 2 and "no such file or directory" in missing.stderr
+    future = run(env, "import", str(tmp_path), "--source", "x", "--side", "UA", "--status", "claimed",
+                 "--date", "2999-01-01")
+    assert future.returncode == 2 and "is in the future" in future.stderr
+
+
+def test_db_commands_say_when_an_external_database_is_used(env: dict[str, str]) -> None:
+    result = run(env, "db", "status")
+    assert result.returncode == 0 and "DATABASE_URL is set" in result.stdout
