@@ -12,7 +12,7 @@ run: system-deps venv ## everything: packages, venv, database, migrations, seed 
 	$(BIN)/frontline prestart
 	$(BIN)/frontline serve
 
-test: system-deps venv ## the whole suite, against a private PostGIS it starts itself
+test: system-deps venv lint ## lint, types, and the whole suite against a private PostGIS it starts itself
 	$(BIN)/pytest
 
 system-deps:

@@ -17,7 +17,9 @@ from sqlalchemy.exc import OperationalError
 from app.db.engine import database_url, make_engine
 from app.embedded import EmbeddedCluster
 from app.errors import FrontlineError
-from app.services import importer, migrate as migrations, seed as seeding
+from app.services import importer
+from app.services import migrate as migrations
+from app.services import seed as seeding
 from app.settings import Settings
 
 app = typer.Typer(help="Frontline: who holds which territory on which date.", no_args_is_help=True)

@@ -119,7 +119,8 @@ def main() -> None:
     write("lines.geojson", [feature(
         border, key="kursk-sumy-border", name="Russia–Ukraine border: Kursk oblast – Sumy oblast",
         kind="international_border", source="osm-gislab",
-        notes="Kursk oblast's outline between its tripoints with Bryansk and Belgorod oblasts (derived by geodata/build.py).",
+        notes="Kursk oblast's outline between its tripoints with Bryansk and Belgorod oblasts "
+              "(derived by geodata/build.py).",
     )])
     print(f"border: {GEOD.geometry_length(border) / 1e3:.1f} km geodesic")
     write("control_areas.geojson", illustrative_timeline(oblasts_utm["kursk-oblast"]))

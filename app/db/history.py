@@ -72,7 +72,9 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
         to_insert.extend(new_rows)
     if changed:
         result = conn.execute(
-            update(table).where(table.c.key.in_(changed), table.c.superseded_at.is_(None)).values(superseded_at=func.now())
+            update(table)
+            .where(table.c.key.in_(changed), table.c.superseded_at.is_(None))
+            .values(superseded_at=func.now())
         )
         counts.superseded = result.rowcount
     if to_insert:

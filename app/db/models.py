@@ -9,7 +9,7 @@ Areas and lengths are generated columns computed by PostGIS on the WGS84 ellipso
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     func,
     text,
@@ -231,4 +232,9 @@ class ReportedFigure(Versioned, Base):
     )
 
 
-HISTORY_TABLES = [m.__table__ for m in (ControlArea, Place, Line, Region, Event, ReportedFigure)]
+def table_of(model: type[Base]) -> Table:
+    """The Core table behind a model (declarative models here always map a Table)."""
+    return cast(Table, model.__table__)
+
+
+HISTORY_TABLES = [table_of(m) for m in (ControlArea, Place, Line, Region, Event, ReportedFigure)]

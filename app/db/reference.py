@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app.db.models import ImportBatch, Side, Source
+from app.db.models import ImportBatch, Side, Source, table_of
 from app.errors import InvalidParameter
 
-sides = Side.__table__
-sources = Source.__table__
-imports = ImportBatch.__table__
+sides = table_of(Side)
+sources = table_of(Source)
+imports = table_of(ImportBatch)
 
 
 def upsert_sides(conn: Connection, rows: list[dict[str, Any]]) -> None:

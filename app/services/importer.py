@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import Range
 
 from app.db import reference
 from app.db.history import record_versions
-from app.db.models import STATUSES, ControlArea
+from app.db.models import STATUSES, ControlArea, table_of
 from app.errors import ImportRejected, InvalidParameter
 from app.services.dates import DATE_COLUMNS, BadDate, check_plausible, date_from_name, parse_date
 from app.services.geometry import NotPolygonal, clean_polygonal, out_of_range
@@ -177,7 +177,9 @@ def _write(conn: Connection, path: Path, options: ImportOptions, digest: str, re
         try:
             cleaned = clean_polygonal(row.geometry)
         except NotPolygonal as exc:
-            raise ImportRejected(f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)") from None
+            raise ImportRejected(
+                f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)"
+            ) from None
         if cleaned.geom is None:
             report.skipped += 1
             report.messages.append(f"{label}: skipped, null or empty geometry")
@@ -210,7 +212,7 @@ def _write(conn: Connection, path: Path, options: ImportOptions, digest: str, re
         options=orjson.loads(orjson.dumps(asdict(options), default=str)),
         features=report.features, repaired=report.repaired, skipped=report.skipped, report=report.messages,
     )
-    counts = record_versions(conn, ControlArea.__table__, rows, batch)
+    counts = record_versions(conn, table_of(ControlArea), rows, batch)
     report.inserted, report.superseded = counts.inserted, counts.superseded
 
 

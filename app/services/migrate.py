@@ -7,12 +7,12 @@ from alembic.config import Config
 from sqlalchemy import Connection
 
 from app.db.engine import database_url
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 
 
 def alembic_config(settings: Settings, connection: Connection | None = None) -> Config:
     """An Alembic config pointing at the project's migrations, optionally on an open connection."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config = Config()  # alembic.ini is for the `alembic` command; the app needs only the scripts' location
     config.set_main_option("script_location", str(settings.migrations_dir))
     config.attributes["url"] = database_url(settings)
     if connection is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import Range
 
 from app.db import reference
 from app.db.history import VersionCounts, record_versions
-from app.db.models import ControlArea, Event, Line, Place, Region, ReportedFigure
+from app.db.models import ControlArea, Event, Line, Place, Region, ReportedFigure, table_of
 
 Loader = Callable[[Path, dict[str, int]], Iterator[dict[str, Any]]]
 
@@ -98,12 +98,12 @@ def reported_figures(path: Path, sources: dict[str, int]) -> Iterator[dict[str, 
 
 #: Seed files in load order, with the table each fills.
 SEED_FILES: list[tuple[str, Table, Loader]] = [
-    ("regions.geojson", Region.__table__, regions),
-    ("lines.geojson", Line.__table__, lines),
-    ("places.geojson", Place.__table__, places),
-    ("events.geojson", Event.__table__, events),
-    ("control_areas.geojson", ControlArea.__table__, control_areas),
-    ("reported_figures.csv", ReportedFigure.__table__, reported_figures),
+    ("regions.geojson", table_of(Region), regions),
+    ("lines.geojson", table_of(Line), lines),
+    ("places.geojson", table_of(Place), places),
+    ("events.geojson", table_of(Event), events),
+    ("control_areas.geojson", table_of(ControlArea), control_areas),
+    ("reported_figures.csv", table_of(ReportedFigure), reported_figures),
 ]
 
 

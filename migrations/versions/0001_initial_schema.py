@@ -5,11 +5,11 @@ current version (set superseded_at once). Generated first with `alembic revision
 GeoAlchemy2's helpers, then reviewed by hand.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 10:51:47.058867
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 

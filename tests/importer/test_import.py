@@ -10,8 +10,8 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Polygon
 from pyproj import Geod
+from shapely.geometry import Polygon
 from sqlalchemy import Connection, text
 
 from app.errors import InvalidParameter
@@ -116,7 +116,9 @@ def test_a_point_refuses_the_whole_file_and_writes_nothing(seeded: Connection, t
     path = write_geojson(tmp_path / "2024-09-11.geojson", feature([SQUARE]), feature([35.2, 51.2], "Point"))
     report = import_file(seeded, path, OPTIONS)
     assert report.outcome == "rejected"
-    assert report.error == "2024-09-11.geojson feature 1: a Point is not a control area (only Polygon and MultiPolygon are)"
+    assert report.error == (
+        "2024-09-11.geojson feature 1: a Point is not a control area (only Polygon and MultiPolygon are)"
+    )
     assert count(seeded) == before
     assert seeded.execute(text("SELECT count(*) FROM sources WHERE slug = 'test-source'")).scalar_one() == 0
 

@@ -120,7 +120,8 @@ def test_reported_figures_carry_source_date_and_status(seeded: Connection, setti
                 ("syrskyi-area-2024-08-27", 1294.0), ("deepstate-area-2024-11-22", 560.0),
                 ("deepstate-unclear-2024-11-22", 200.0)}
     rows = seeded.execute(text("""
-        SELECT f.key, f.value, s.slug, f.status, f.refers_to FROM reported_figures f JOIN sources s ON s.id = f.source_id
+        SELECT f.key, f.value, s.slug, f.status, f.refers_to
+        FROM reported_figures f JOIN sources s ON s.id = f.source_id
         """)).all()
     assert expected <= {(k, v) for k, v, *_ in rows}
     assert all(slug and status and refers_to for _, _, slug, status, refers_to in rows)
