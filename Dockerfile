@@ -8,7 +8,7 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml changes.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y frontline
 COPY app ./app
 RUN pip install --no-deps .
