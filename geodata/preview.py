@@ -15,8 +15,11 @@ OUT = HERE.parent / "docs" / "seed-geodata.png"
 COLOURS = {"UA": "#0057b7", "RU": "#d52b1e", None: "#888888"}
 
 
-def label(ax: plt.Axes, places: gpd.GeoDataFrame) -> None:
-    """Name each place beside its marker."""
+def base(ax: plt.Axes, regions: gpd.GeoDataFrame, border: gpd.GeoDataFrame, places: gpd.GeoDataFrame) -> None:
+    """Region outlines, the border in bold, and named settlements."""
+    regions.boundary.plot(ax=ax, color="#555555", linewidth=0.6)
+    border.plot(ax=ax, color="black", linewidth=2.2)
+    places.plot(ax=ax, color="black", markersize=12, zorder=5)
     for _, p in places.iterrows():
         ax.annotate(p["name"], (p.geometry.x, p.geometry.y), xytext=(3, 3), textcoords="offset points", fontsize=8)
 
@@ -30,25 +33,18 @@ def main() -> None:
     fig, axes = plt.subplots(1, 2, figsize=(14, 7), gridspec_kw={"width_ratios": [1, 1.25]})
 
     overview = axes[0]
-    regions.boundary.plot(ax=overview, color="#555555", linewidth=0.6)
-    border.plot(ax=overview, color="black", linewidth=2.2)
-    places.plot(ax=overview, color="black", markersize=12, zorder=5)
-    label(overview, places)
+    base(overview, regions, border, places)
     overview.set_xlim(33.5, 37.8)
     overview.set_ylim(50.3, 52.5)
     overview.set_title("Real geography: oblast outlines (OSM/GIS-Lab), Ukraine (EEA),\n"
                        "Kursk–Sumy border (262 km, bold), settlements")
 
     timeline = axes[1]
-    kursk = regions[regions.key == "kursk-oblast"]
-    kursk.boundary.plot(ax=timeline, color="#555555", linewidth=0.6)
-    border.plot(ax=timeline, color="black", linewidth=2.2)
+    base(timeline, regions[regions.key == "kursk-oblast"], border, places)
     for _, a in areas.sort_values("valid_from").iterrows():
         style = {"claimed": "--", "assessed": "-", "unknown": ":"}[a["status"]]
         colour = COLOURS.get(a["side"], COLOURS[None])
         gpd.GeoSeries([a.geometry]).boundary.plot(ax=timeline, color=colour, linestyle=style, linewidth=1.2)
-    places.plot(ax=timeline, color="black", markersize=14, zorder=5)
-    label(timeline, places)
     timeline.set_xlim(34.6, 35.9)
     timeline.set_ylim(50.85, 51.5)
     timeline.set_title("ILLUSTRATIVE timeline shapes, sized to reported figures\n"
