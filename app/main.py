@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from app import __version__
+from app.cache import ResponseCache
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
-from app.routes import health
+from app.routes import health, ogc, places, stats
 from app.settings import Settings
 
 
@@ -33,6 +34,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.cache = ResponseCache(settings.cache_mb * 1024 * 1024)
     register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(ogc.router)
+    app.include_router(stats.router)
+    app.include_router(places.router)
     return app

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     db_os_user: str = Field(
         default="frontline", description="Unprivileged OS user that runs the embedded cluster when started as root."
     )
+    cache_mb: int = Field(default=256, ge=0, description="Memory for cached responses (MB); 0 disables.")
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 

@@ -1,0 +1,208 @@
+"""OGC API – Features collections: what each exposes, and the queries that page through it.
+
+PostGIS writes every feature's GeoJSON (RFC 7946: lon/lat, exterior rings counter-clockwise); Python only
+joins the features into a FeatureCollection. Feature ids are row ids: a version keeps its id forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Date,
+    FromClause,
+    Numeric,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+
+from app.db.models import ControlArea, Event, Line, Place, Region, Source, table_of
+from app.params import DateInterval
+
+sources = table_of(Source)
+COORDINATE_DECIMALS = 7  # about 1 cm
+Properties = Callable[[Table], dict[str, ColumnElement[Any]]]
+
+
+def km(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A length or area rounded to 3 decimals for output."""
+    return func.round(cast(column, Numeric), 3)
+
+
+def feature_json(row_id: ColumnElement[Any], geom: ColumnElement[Any],
+                 properties: Mapping[str, ColumnElement[Any]]) -> ColumnElement[str]:
+    """One GeoJSON Feature, as text, written by PostGIS."""
+    pairs: list[Any] = []
+    for name, expr in properties.items():
+        pairs.extend((literal(name), expr))
+    geometry = cast(func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), COORDINATE_DECIMALS), JSON)
+    return cast(func.json_build_object(literal("type"), literal("Feature"), literal("id"), row_id,
+                                       literal("geometry"), geometry,
+                                       literal("properties"), func.json_build_object(*pairs)), Text)
+
+
+def common_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
+    """Provenance every history feature shows."""
+    return {"key": t.c.key, "source": sources.c.slug, "notes": t.c.notes, "recorded_at": t.c.recorded_at,
+            "superseded_at": t.c.superseded_at}
+
+
+def control_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
+    """Properties of a control area feature."""
+    return {
+        "side": t.c.side_code, "status": t.c.status, "observed_on": func.lower(t.c.valid),
+        "valid_from": func.lower(t.c.valid), "valid_until": func.upper(t.c.valid), "layer": t.c.layer,
+        "name": t.c.name, "area_km2": km(t.c.area_km2),
+        "illustrative": func.coalesce(t.c.properties["illustrative"].as_boolean(), False),
+        "attributes": t.c.properties, **common_properties(t),
+    }
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A feature collection: its table, the properties it shows, the filters and time semantics it has."""
+
+    id: str
+    title: str
+    description: str
+    table: Table
+    properties: Properties
+    filters: dict[str, str]  # query parameter -> column ("source" is the source's slug)
+    temporal: str | None  # "valid": daterange; "valid-or-always": NULL valid = always; "occurred_on": date
+
+    def filter_column(self, name: str) -> ColumnElement[Any]:
+        """The column a property filter compares."""
+        return sources.c.slug if name == "source" else self.table.c[self.filters[name]]
+
+    def temporal_match(self, interval: DateInterval) -> ColumnElement[bool]:
+        """Rows whose days overlap the closed interval (open ends allowed)."""
+        t = self.table
+        if self.temporal is None:
+            return true()
+        if self.temporal == "occurred_on":
+            bounds = []
+            if interval.start:
+                bounds.append(t.c.occurred_on >= interval.start)
+            if interval.end:
+                bounds.append(t.c.occurred_on <= interval.end)
+            return and_(*bounds)
+        wanted = func.daterange(cast(literal(interval.start), Date), cast(literal(interval.end), Date), "[]")
+        overlaps = t.c.valid.op("&&")(wanted)
+        return overlaps if self.temporal == "valid" else or_(t.c.valid.is_(None), overlaps)
+
+
+COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
+    Collection(
+        "control-areas", "Control areas",
+        "Territory a source says a side holds, or that is contested / of unknown status, per day. "
+        "`datetime` matches the days a claim is valid for.",
+        table_of(ControlArea), control_properties,
+        {"side": "side_code", "source": "", "status": "status", "layer": "layer"}, "valid",
+    ),
+    Collection(
+        "places", "Places", "Settlements and sites (points).", table_of(Place),
+        lambda t: {"name": t.c.name, "alt_names": t.c.alt_names, "kind": t.c.kind, "population": t.c.population,
+                   "region": t.c.properties["region"].astext, **common_properties(t)},
+        {"kind": "kind", "source": ""}, "valid-or-always",
+    ),
+    Collection(
+        "lines", "Lines", "International borders, administrative boundaries and front lines.", table_of(Line),
+        lambda t: {"name": t.c.name, "kind": t.c.kind, "side": t.c.side_code, "status": t.c.status,
+                   "length_km": km(t.c.length_km), **common_properties(t)},
+        {"kind": "kind", "side": "side_code", "source": ""}, "valid-or-always",
+    ),
+    Collection(
+        "regions", "Regions", "Administrative areas, for clipping statistics.", table_of(Region),
+        lambda t: {"name": t.c.name, "local_name": t.c.local_name, "kind": t.c.kind, "country": t.c.country,
+                   "area_km2": km(t.c.area_km2), **common_properties(t)},
+        {"kind": "kind", "country": "country", "source": ""}, None,
+    ),
+    Collection(
+        "events", "Events", "Dated happenings at a point or over an area, as a source reported them.",
+        table_of(Event),
+        lambda t: {"occurred_on": t.c.occurred_on, "title": t.c.title, "description": t.c.description,
+                   "side": t.c.side_code, "status": t.c.status, "url": t.c.url, **common_properties(t)},
+        {"side": "side_code", "source": "", "status": "status"}, "occurred_on",
+    ),
+)}
+
+
+@dataclass
+class Page:
+    """One page of features (GeoJSON text each) and how many match in all."""
+
+    features: list[str]
+    matched: int
+
+
+def _from(collection: Collection, columns: Sequence[Any]) -> Select[Any]:
+    t = collection.table
+    return select(*columns).select_from(t.join(sources, sources.c.id == t.c.source_id))
+
+
+def page_items(
+    conn: Connection,
+    collection: Collection,
+    *,
+    interval: DateInterval | None,
+    bbox: tuple[float, float, float, float] | None,
+    filters: Mapping[str, list[str]],
+    limit: int,
+    offset: int,
+) -> Page:
+    """Current versions matching the filters, in id order, one page of them."""
+    t = collection.table
+    where: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
+    if interval:
+        where.append(collection.temporal_match(interval))
+    if bbox:
+        where.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(*bbox, 4326)))
+    where.extend(collection.filter_column(name).in_(values) for name, values in filters.items())
+    feature = feature_json(t.c.id, t.c.geom, collection.properties(t))
+    stmt = (_from(collection, [feature, func.count().over()]).where(*where)
+            .order_by(t.c.id).limit(limit).offset(offset))
+    rows = conn.execute(stmt).all()
+    if rows:
+        return Page([r[0] for r in rows], rows[0][1])
+    matched = conn.execute(_from(collection, [func.count()]).where(*where)).scalar_one()
+    return Page([], matched)
+
+
+def get_item(conn: Connection, collection: Collection, feature_id: str) -> str | None:
+    """A feature by row id (any version, current or superseded), or by key (the current version)."""
+    t = collection.table
+    if feature_id.isdigit() and int(feature_id) >= 2**63:
+        return None
+    match = t.c.id == int(feature_id) if feature_id.isdigit() else and_(
+        t.c.key == feature_id, t.c.superseded_at.is_(None))
+    stmt = _from(collection, [feature_json(t.c.id, t.c.geom, collection.properties(t))]).where(match)
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def extent(conn: Connection, collection: Collection) -> tuple[list[float] | None, list[date | None] | None]:
+    """Spatial (CRS84 bbox) and temporal extent of the current versions."""
+    t = collection.table
+    box = func.ST_Extent(t.c.geom)
+    columns: list[Any] = [func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)]
+    if collection.temporal in ("valid", "valid-or-always"):
+        columns += [func.min(func.lower(t.c.valid)), func.max(func.upper(t.c.valid) - 1)]
+    elif collection.temporal == "occurred_on":
+        columns += [func.min(t.c.occurred_on), func.max(t.c.occurred_on)]
+    row = conn.execute(select(*columns).where(t.c.superseded_at.is_(None))).one()
+    spatial = [float(v) for v in row[:4]] if row[0] is not None else None
+    temporal = [row[4], row[5]] if len(row) > 4 and row[4] is not None else None
+    return spatial, temporal

@@ -1,0 +1,103 @@
+"""Query-parameter parsers: each returns a typed value or raises InvalidParameter naming the parameter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import Query, Request
+
+from app.errors import InvalidParameter
+
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class DateInterval:
+    """Closed interval of days; None is an open end. A plain date is the interval of that one day."""
+
+    start: date | None
+    end: date | None
+
+
+def parse_day(value: str, parameter: str) -> date:
+    """A calendar day: YYYY-MM-DD, or an RFC 3339 date-time whose date part is taken."""
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise InvalidParameter(
+            f"{parameter}: '{value}' is not a date (use YYYY-MM-DD or an RFC 3339 date-time)", parameter=parameter
+        ) from None
+
+
+def parse_interval(value: str, parameter: str = "datetime") -> DateInterval:
+    """OGC `datetime`: an instant, `start/end`, or half-open `../end`, `start/..` (empty ends allowed)."""
+    if "/" not in value:
+        day = parse_day(value, parameter)
+        return DateInterval(day, day)
+    parts = value.split("/")
+    if len(parts) != 2:
+        raise InvalidParameter(f"{parameter}: '{value}' has more than one '/'", parameter=parameter)
+    ends = [None if p.strip() in ("", "..") else parse_day(p, parameter) for p in parts]
+    start, end = ends
+    if start is None and end is None:
+        raise InvalidParameter(f"{parameter}: '{value}' is open at both ends", parameter=parameter)
+    if start and end and start > end:
+        raise InvalidParameter(f"{parameter}: start {start} is after end {end}", parameter=parameter)
+    return DateInterval(start, end)
+
+
+def parse_bbox(value: str) -> tuple[float, float, float, float]:
+    """`minlon,minlat,maxlon,maxlat` in CRS84; antimeridian-crossing boxes are refused."""
+    try:
+        numbers = [float(v) for v in value.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"bbox: '{value}' is not four comma-separated numbers", parameter="bbox") from None
+    if len(numbers) == 6:  # 3D bbox: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidParameter(f"bbox: '{value}' is not four finite numbers", parameter="bbox")
+    minx, miny, maxx, maxy = numbers
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidParameter(f"bbox: '{value}' is outside longitude/latitude bounds", parameter="bbox")
+    if minx > maxx:
+        raise InvalidParameter("bbox: boxes crossing the antimeridian are not supported", parameter="bbox")
+    return minx, miny, maxx, maxy
+
+
+def check_known_parameters(request: Request, allowed: set[str]) -> None:
+    """Refuse query parameters the endpoint does not know (OGC API – Features requires a 400)."""
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidParameter(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"this endpoint accepts {', '.join(sorted(allowed))}",
+            parameter=unknown[0],
+        )
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Features per page (maximum {MAX_LIMIT}).")]
+Offset = Annotated[int, Query(ge=0, description="Features to skip (paging; follow the `next` link instead).")]
+
+
+def parse_list(value: str | None) -> list[str] | None:
+    """Comma-separated values (`status=claimed,assessed`), or None."""
+    if value is None:
+        return None
+    values = [v.strip() for v in value.split(",") if v.strip()]
+    return values or None
+
+
+def parse_instant(value: str, parameter: str) -> datetime:
+    """An RFC 3339 date-time (a plain date means its start, UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(f"{parameter}: '{value}' is not an RFC 3339 date-time", parameter=parameter) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,197 @@
+"""OGC API – Features, Part 1 (Core, GeoJSON, OpenAPI 3.0): landing page, conformance, collections, items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import ORJSONResponse
+
+from app.cache import Cached, cached_response
+from app.db import features
+from app.deps import ConnDep
+from app.errors import InvalidParameter, NotFound
+from app.openapi import as_openapi_30
+from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
+
+router = APIRouter(tags=["OGC API – Features"])
+
+GEOJSON = "application/geo+json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+ITEM_PARAMETERS = {"bbox", "datetime", "limit", "offset", "f"}
+
+
+def _json(body: Any) -> Cached:
+    return Cached(orjson.dumps(body), "application/json")
+
+
+def _format(f: str | None, allowed: tuple[str, ...] = ("json",)) -> None:
+    if f is not None and f not in allowed:
+        raise InvalidParameter(f"f: '{f}' is not an output format here; use {' or '.join(allowed)}", parameter="f")
+
+
+def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
+                ) -> features.Collection:
+    try:
+        return features.COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFound(f"no collection '{collection_id}'; collections: {', '.join(features.COLLECTIONS)}") from None
+
+
+CollectionDep = Annotated[features.Collection, Depends(_collection)]
+
+
+@router.get("/", summary="Landing page", response_class=ORJSONResponse)
+def landing(request: Request, f: str | None = None) -> Response:
+    """Links to the API definition, the conformance classes and the collections."""
+    _format(f)
+    base = str(request.base_url).rstrip("/")
+    links = [
+        {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "This document"},
+        {"href": f"{base}/api", "rel": "service-desc", "type": OPENAPI_30, "title": "The API definition"},
+        {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "The API documentation"},
+        {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
+         "title": "Conformance classes"},
+        {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "Collections"},
+    ]
+    return ORJSONResponse({"title": "Frontline", "description": request.app.description, "links": links})
+
+
+@router.get("/conformance", summary="Conformance classes", response_class=ORJSONResponse)
+def conformance(f: str | None = None) -> Response:
+    """The OGC API – Features conformance classes this service implements."""
+    _format(f)
+    return ORJSONResponse({"conformsTo": CONFORMANCE})
+
+
+@router.get("/api", summary="The API definition (OpenAPI 3.0)")
+def api(request: Request, f: str | None = None) -> Response:
+    """This API's OpenAPI document, in OpenAPI 3.0."""
+    _format(f)
+    return Response(orjson.dumps(as_openapi_30(request.app.openapi())), media_type=OPENAPI_30)
+
+
+def _collection_body(request: Request, conn: ConnDep, collection: features.Collection) -> dict[str, Any]:
+    spatial, temporal = features.extent(conn, collection)
+    items = str(request.url_for("items", collection_id=collection.id))
+    extent: dict[str, Any] = {"spatial": {"bbox": [spatial or [-180, -90, 180, 90]], "crs": CRS84}}
+    if collection.temporal:
+        extent["temporal"] = {"interval": [[d.isoformat() if d else None for d in (temporal or [None, None])]],
+                              "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return {
+        "id": collection.id, "title": collection.title, "description": collection.description,
+        "itemType": "feature", "crs": [CRS84], "extent": extent,
+        "links": [
+            {"href": str(request.url_for("collection", collection_id=collection.id)), "rel": "self",
+             "type": "application/json"},
+            {"href": items, "rel": "items", "type": GEOJSON, "title": f"{collection.title} (GeoJSON)"},
+        ],
+    }
+
+
+@router.get("/collections", summary="The feature collections")
+def collections(request: Request, conn: ConnDep, f: str | None = None) -> Response:
+    """Every collection with its spatial and temporal extent."""
+    _format(f)
+
+    def build() -> Cached:
+        return _json({
+            "collections": [_collection_body(request, conn, c) for c in features.COLLECTIONS.values()],
+            "links": [{"href": str(request.url_for("collections")), "rel": "self", "type": "application/json"}],
+        })
+
+    return cached_response(request, conn, build)
+
+
+@router.get("/collections/{collection_id}", summary="One collection", name="collection")
+def collection(request: Request, conn: ConnDep, coll: CollectionDep, f: str | None = None) -> Response:
+    """A collection's description and extent."""
+    _format(f)
+    return cached_response(request, conn, lambda: _json(_collection_body(request, conn, coll)))
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def items(
+    request: Request,
+    conn: ConnDep,
+    coll: CollectionDep,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84).")] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime", description=(
+        "A day (2024-11-12, the whole day), an RFC 3339 instant, or an interval start/end with `..` for an "
+        "open end. Control areas match when valid on any day of it."))] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    side: Annotated[str | None, Query(description="Side code(s), comma-separated (control areas, lines, events).")]
+    = None,
+    source: Annotated[str | None, Query(description="Source slug(s), comma-separated.")] = None,
+    status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.")] = None,
+    layer: Annotated[str | None, Query(description="Layer name(s) (control areas).")] = None,
+    kind: Annotated[str | None, Query(description="Kind(s) (places, lines, regions).")] = None,
+    country: Annotated[str | None, Query(description="ISO country code(s) (regions).")] = None,
+    f: Annotated[str | None, Query(description="json or geojson (the default).")] = None,
+) -> Response:
+    """GeoJSON features, paged with `limit`/`offset` and `next`/`prev` links; only current versions."""
+    check_known_parameters(request, ITEM_PARAMETERS | set(coll.filters))
+    _format(f, ("json", "geojson"))
+    given = {"side": side, "source": source, "status": status, "layer": layer, "kind": kind, "country": country}
+    filters = {name: [v.strip() for v in value.split(",") if v.strip()]
+               for name, value in given.items() if value is not None and name in coll.filters}
+    box = parse_bbox(bbox) if bbox is not None else None
+    interval = parse_interval(datetime_) if datetime_ is not None else None
+
+    def build() -> Cached:
+        page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
+                                   offset=offset)
+        envelope = {
+            "numberMatched": page.matched, "numberReturned": len(page.features),
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "links": _page_links(request, page.matched, limit, offset),
+        }
+        body = (b'{"type":"FeatureCollection","features":[' + ",".join(page.features).encode()
+                + b"]," + orjson.dumps(envelope)[1:])
+        return Cached(body, GEOJSON)
+
+    return cached_response(request, conn, build)
+
+
+def _page_links(request: Request, matched: int, limit: int, offset: int) -> list[dict[str, str]]:
+    def at(new_offset: int) -> str:
+        return str(request.url.include_query_params(offset=new_offset, limit=limit))
+
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
+             {"href": str(request.url_for("collection", collection_id=request.path_params["collection_id"])),
+              "rel": "collection", "type": "application/json"}]
+    if offset + limit < matched:
+        links.append({"href": at(offset + limit), "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        links.append({"href": at(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
+    return links
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", name="item",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def item(request: Request, conn: ConnDep, coll: CollectionDep,
+         feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
+         f: str | None = None) -> Response:
+    """One feature; superseded versions stay reachable by their id."""
+    _format(f, ("json", "geojson"))
+
+    def build() -> Cached:
+        found = features.get_item(conn, coll, feature_id)
+        if found is None:
+            raise NotFound(f"no feature '{feature_id}' in collection '{coll.id}'")
+        links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
+                 {"href": str(request.url_for("collection", collection_id=coll.id)), "rel": "collection",
+                  "type": "application/json"}]
+        return Cached(found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}", GEOJSON)
+
+    return cached_response(request, conn, build)

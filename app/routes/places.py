@@ -1,0 +1,60 @@
+"""Settlements: who held a place on a day, per source, and the periods each holder held it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from app.cache import Cached, cached_response
+from app.db import asof
+from app.deps import ConnDep
+from app.errors import NotFound
+from app.formats import check_format, table
+from app.params import check_known_parameters
+from app.routes.research import FILTER_PARAMETERS, DayDep, FiltersDep
+from app.services import settlements
+
+router = APIRouter(prefix="/places", tags=["research"])
+Format = Annotated[str | None, Query(description="json (default) or csv.")]
+
+
+def the_place(conn: ConnDep,
+              place_id: Annotated[str, Path(description="Key such as `sudzha`, or a row id.")]) -> dict[str, Any]:
+    """The place, or 404."""
+    place = asof.find_place(conn, place_id)
+    if place is None:
+        raise NotFound(f"no place '{place_id}' (try /collections/places/items)")
+    return place
+
+
+PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
+
+
+@router.get("/{place_id}/control", summary="Who held a place on a day, per source")
+def control(request: Request, conn: ConnDep, place: PlaceDep, day: DayDep, filters: FiltersDep,
+            f: Format = None) -> Response:
+    """Per claim series: whether its latest observation on or before the day covers the place, since when."""
+    check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
+    fmt = check_format(f)
+
+    def build() -> Cached:
+        rows = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day)
+        return table(rows, ("source", "side", "status", "layer", "holds", "observed_on", "age_days", "held_since"),
+                     fmt, {"place": place, "date": day.isoformat()})
+
+    return cached_response(request, conn, build)
+
+
+@router.get("/{place_id}/history", summary="The periods each holder held a place, per source")
+def history(request: Request, conn: ConnDep, place: PlaceDep, filters: FiltersDep, f: Format = None) -> Response:
+    """Unbroken runs of observations covering the place, per claim series, in time order."""
+    check_known_parameters(request, {"f"} | FILTER_PARAMETERS)
+    fmt = check_format(f)
+
+    def build() -> Cached:
+        rows = settlements.periods(asof.place_observations(conn, place["id"], filters))
+        return table(rows, ("source", "side", "status", "layer", "first_observed", "last_observed", "ended_by",
+                            "observations"), fmt, {"place": place})
+
+    return cached_response(request, conn, build)

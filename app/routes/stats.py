@@ -1,0 +1,160 @@
+"""Research endpoints: control as of a day, area per side and source, series, changes, depth."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from app.cache import Cached, cached_response
+from app.db import asof
+from app.deps import ConnDep
+from app.errors import InvalidParameter
+from app.formats import check_format, table
+from app.params import check_known_parameters, parse_day
+from app.routes.research import FILTER_PARAMETERS, DayDep, FiltersDep, RegionDep
+
+router = APIRouter(tags=["research"])
+
+GEOJSON = "application/geo+json"
+MAX_SERIES_STEPS = 5000
+AREA_COLUMNS = ("day", "source", "side", "status", "layer", "observed_on", "age_days", "area_km2")
+Format = Annotated[str | None, Query(description="json (default) or csv.")]
+
+
+@router.get("/control", summary="Control areas as of a day", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}})
+def control(request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep,
+            f: Annotated[str | None, Query(description="geojson (default) or json.")] = None) -> Response:
+    """Each claim series' most recent observation on or before the day, with `observed_on` and `age_days`."""
+    check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
+    check_format(f, ("geojson", "json"))
+
+    def build() -> Cached:
+        found = asof.control_as_of(conn, day, filters)
+        envelope = {"date": day.isoformat(), "numberReturned": len(found),
+                    "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
+        body = b'{"type":"FeatureCollection","features":[' + ",".join(found).encode() + b"],"
+        return Cached(body + orjson.dumps(envelope)[1:], GEOJSON)
+
+    return cached_response(request, conn, build)
+
+
+@router.get("/stats/area", summary="Area held per side and source on a day")
+def area(request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep, region: RegionDep,
+         f: Format = None) -> Response:
+    """Rows of {side, source, status, observed_on, area_km2}: geodesic km², clipped to `region` if given."""
+    check_known_parameters(request, {"date", "region", "f"} | FILTER_PARAMETERS)
+    fmt = check_format(f)
+
+    def build() -> Cached:
+        rows = asof.area_series(conn, day, day, "day", filters, region)
+        return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "unit": "km2"})
+
+    return cached_response(request, conn, build)
+
+
+@router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
+def area_series(
+    request: Request, conn: ConnDep, filters: FiltersDep, region: RegionDep,
+    start: Annotated[str, Query(description="First day, YYYY-MM-DD.")],
+    end: Annotated[str, Query(description="Last day, YYYY-MM-DD.")],
+    step: Annotated[str, Query(description="day, week or month.")] = "day",
+    f: Format = None,
+) -> Response:
+    """Per step day, the same rows as /stats/area; the reported figures of the period alongside.
+
+    CSV puts both in one table, told apart by the `kind` column (measured / reported).
+    """
+    check_known_parameters(request, {"start", "end", "step", "region", "f"} | FILTER_PARAMETERS)
+    fmt = check_format(f)
+    first, last = parse_day(start, "start"), parse_day(end, "end")
+    if first > last:
+        raise InvalidParameter(f"start {first} is after end {last}", parameter="start")
+    if step not in asof.STEPS:
+        raise InvalidParameter(f"step: '{step}' is not one of {', '.join(asof.STEPS)}", parameter="step")
+    per_step = {"day": 1, "week": 7, "month": 28}[step]
+    if (last - first).days // per_step > MAX_SERIES_STEPS:
+        raise InvalidParameter(f"the series would have more than {MAX_SERIES_STEPS} steps: use a larger step",
+                               parameter="step")
+
+    def build() -> Cached:
+        rows = asof.area_series(conn, first, last, step, filters, region)
+        reported = asof.reported_figures(conn, first, last, filters, region)
+        if fmt == "csv":
+            merged = [{"kind": "measured", **r} for r in rows] + [{"kind": "reported", **r} for r in reported]
+            merged.sort(key=lambda r: (r["day"], r["kind"]))
+            return table(merged, ("kind", *AREA_COLUMNS, "metric", "value", "unit", "published_in", "url"), fmt)
+        return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), "step": step,
+                                               "region": region, "unit": "km2", "reported": reported})
+
+    return cached_response(request, conn, build)
+
+
+@router.get("/stats/changes", summary="Areas gained and lost per side between two days", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}})
+def changes(
+    request: Request, conn: ConnDep, filters: FiltersDep, region: RegionDep,
+    from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.")],
+    to: Annotated[str, Query(description="Later day, YYYY-MM-DD.")],
+    f: Annotated[str | None, Query(description="geojson (default), json, or csv (the totals).")] = None,
+) -> Response:
+    """Per claim series: gained and lost areas as features with km², and totals where before + gained − lost
+    = after."""
+    check_known_parameters(request, {"from", "to", "region", "f"} | FILTER_PARAMETERS)
+    fmt = check_format(f, ("geojson", "json", "csv"))
+    before, after = parse_day(from_, "from"), parse_day(to, "to")
+    if before > after:
+        raise InvalidParameter(f"from {before} is after to {after}", parameter="from")
+
+    def build() -> Cached:
+        rows = asof.changes(conn, before, after, filters, region)
+        totals = [{k: v for k, v in r.items() if not k.endswith("_geojson")} for r in rows]
+        if fmt == "csv":
+            return table(totals, list(totals[0]) if totals else ["source"], fmt)
+        return Cached(_change_collection(rows, totals, before, after, region), GEOJSON)
+
+    return cached_response(request, conn, build)
+
+
+def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], before: date, after: date,
+                       region: str | None) -> bytes:
+    parts = []
+    for row in rows:
+        for change in ("gained", "lost"):
+            if row[f"{change}_km2"] > 0:
+                properties = {"change": change, "source": row["source"], "side": row["side"], "status": row["status"],
+                              "layer": row["layer"], "area_km2": round(row[f"{change}_km2"], 3),
+                              "from_observed_on": row["before_observed_on"],
+                              "to_observed_on": row["after_observed_on"]}
+                parts.append(b'{"type":"Feature","geometry":' + row[f"{change}_geojson"].encode()
+                             + b',"properties":' + orjson.dumps(properties) + b"}")
+    envelope = {"from": before, "to": after, "region": region, "unit": "km2", "totals": totals}
+    return b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]," + orjson.dumps(envelope)[1:]
+
+
+@router.get("/stats/depth", summary="How far a side's area reaches from a line")
+def depth(
+    request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep, region: RegionDep,
+    line: Annotated[str, Query(description="Key of the line to measure from.")] = "kursk-sumy-border",
+    f: Format = None,
+) -> Response:
+    """Per claim series: the greatest geodesic distance (km) of its area from the line, and that point.
+
+    Give `side` (e.g. UA) and usually `region` (e.g. kursk-oblast) to measure only the ground beyond the line.
+    """
+    check_known_parameters(request, {"date", "line", "region", "f"} | FILTER_PARAMETERS)
+    fmt = check_format(f)
+    if not filters.side:
+        raise InvalidParameter("side: required, e.g. side=UA", parameter="side")
+    if not asof.line_exists(conn, line):
+        raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
+
+    def build() -> Cached:
+        rows = asof.depth(conn, day, filters, line, region)
+        return table(rows, ("source", "side", "status", "layer", "observed_on", "depth_km", "lon", "lat"), fmt,
+                     {"date": day.isoformat(), "line": line, "region": region, "unit": "km"})
+
+    return cached_response(request, conn, build)
