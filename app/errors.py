@@ -83,7 +83,8 @@ def register_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
-        return problem(400, "Invalid parameter", detail, errors=errors)
+        return problem(400, "Invalid parameter", detail, parameter=errors[0]["parameter"] if errors else None,
+                       errors=errors)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import array_agg
+from sqlalchemy.dialects.postgresql import array_agg, distinct_on
 
 from app.db.features import control_properties, feature_json
 from app.db.models import ControlArea, Line, Place, Region, ReportedFigure, Source, table_of
@@ -159,7 +159,7 @@ def area_series(conn: Connection, start: date, end: date, step: str, filters: Fi
                                             text(f"interval '{STEPS[step]}'")), Date).label("day")).subquery("days")
     group = [obs.c[c] for c in GROUP]
     latest_obs = (select(obs).where(*filters.fresh(obs.c.observed_on, days.c.day))
-                  .distinct(*group).order_by(*group, obs.c.observed_on.desc()).lateral("latest_obs"))
+                  .ext(distinct_on(*group)).order_by(*group, obs.c.observed_on.desc()).lateral("latest_obs"))
     stmt = (select(days.c.day, sources.c.slug.label("source"), latest_obs.c.side_code.label("side"),
                    latest_obs.c.status, latest_obs.c.layer, latest_obs.c.observed_on,
                    cast(days.c.day - latest_obs.c.observed_on, Integer).label("age_days"),
@@ -266,7 +266,7 @@ def depth(conn: Connection, day: date, filters: Filters, line: str, region: str 
                    func.ST_X(points.c.geom).label("lon"), func.ST_Y(points.c.geom).label("lat"))
             .select_from(unioned.join(points, true()).join(sources, sources.c.id == unioned.c.source_id))
             .where(func.ST_IsEmpty(unioned.c.geom).is_(False))
-            .distinct(*group).order_by(*group, distance.desc()))
+            .ext(distinct_on(*group)).order_by(*group, distance.desc()))
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 

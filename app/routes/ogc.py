@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import ORJSONResponse
 
 from app.cache import Cached, cached_response
 from app.db import features
@@ -49,8 +48,8 @@ def _collection(collection_id: Annotated[str, Path(description="Collection id, e
 CollectionDep = Annotated[features.Collection, Depends(_collection)]
 
 
-@router.get("/", summary="Landing page", response_class=ORJSONResponse)
-def landing(request: Request, f: str | None = None) -> Response:
+@router.get("/", summary="Landing page")
+def landing(request: Request, f: str | None = None) -> dict[str, Any]:
     """Links to the API definition, the conformance classes and the collections."""
     _format(f)
     base = str(request.base_url).rstrip("/")
@@ -62,14 +61,14 @@ def landing(request: Request, f: str | None = None) -> Response:
          "title": "Conformance classes"},
         {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "Collections"},
     ]
-    return ORJSONResponse({"title": "Frontline", "description": request.app.description, "links": links})
+    return {"title": "Frontline", "description": request.app.description, "links": links}
 
 
-@router.get("/conformance", summary="Conformance classes", response_class=ORJSONResponse)
-def conformance(f: str | None = None) -> Response:
+@router.get("/conformance", summary="Conformance classes")
+def conformance(f: str | None = None) -> dict[str, list[str]]:
     """The OGC API – Features conformance classes this service implements."""
     _format(f)
-    return ORJSONResponse({"conformsTo": CONFORMANCE})
+    return {"conformsTo": CONFORMANCE}
 
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)")

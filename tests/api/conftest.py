@@ -1,0 +1,59 @@
+"""API fixtures: a TestClient on the test's own transaction, and a live server for real GIS clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+
+from app.db.engine import make_engine
+from app.deps import get_conn
+from app.main import create_app
+from app.services.migrate import upgrade
+from app.services.seed import seed
+from app.settings import Settings
+
+
+@pytest.fixture
+def client(seeded: Connection, settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """The app answering from the test's seeded, rolled-back transaction."""
+    app = create_app(settings, engine)
+    app.dependency_overrides[get_conn] = lambda: seeded
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(database_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real HTTP server on 127.0.0.1 over a committed, seeded database of its own."""
+    settings = Settings(database_url=database_factory())
+    upgrade(settings)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        seed(conn, settings.geodata_dir)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()

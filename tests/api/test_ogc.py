@@ -1,0 +1,200 @@
+"""OGC API – Features: documents, paging, datetime semantics, RFC 7946 output, errors, ETags."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import shape
+from sqlalchemy import Connection, text
+
+COLLECTION_IDS = ["control-areas", "places", "lines", "regions", "events"]
+
+
+def insert_area(conn: Connection, key: str, valid: str, side: str = "UA") -> int:
+    source = conn.execute(text("SELECT id FROM sources WHERE slug = 'isw'")).scalar_one()
+    return conn.execute(text(
+        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, layer, geom) "
+        "VALUES (:key, :source, 'h', :side, 'assessed', CAST(:valid AS daterange), 'test-layer', "
+        "ST_GeomFromText('MULTIPOLYGON(((35.2 51.2, 35.3 51.2, 35.3 51.3, 35.2 51.3, 35.2 51.2)))', 4326)) "
+        "RETURNING id"), {"key": key, "source": source, "side": side, "valid": valid}).scalar_one()
+
+
+def problem(response, status: int, parameter: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["detail"]
+    if parameter:
+        assert body["parameter"] == parameter
+    return body
+
+
+def test_landing_page_links_what_ogc_clients_need(client: TestClient) -> None:
+    links = {link["rel"]: link for link in client.get("/").json()["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(links)
+    assert links["service-desc"]["href"].endswith("/api")
+
+
+def test_conformance_declares_core_and_geojson(client: TestClient) -> None:
+    classes = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in classes
+
+
+def test_api_is_openapi_30_without_31_constructs(client: TestClient) -> None:
+    response = client.get("/api")
+    assert response.headers["content-type"].startswith("application/vnd.oai.openapi+json;version=3.0")
+    document = response.json()
+    assert document["openapi"] == "3.0.3"
+    assert "/collections/{collection_id}/items" in document["paths"]
+    assert '{"type": "null"}' not in json.dumps(document)
+    limit = next(p for p in document["paths"]["/collections/{collection_id}/items"]["get"]["parameters"]
+                 if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 10000
+
+
+def test_collections_declare_spatial_and_temporal_extent(client: TestClient) -> None:
+    collections = {c["id"]: c for c in client.get("/collections").json()["collections"]}
+    assert list(collections) == COLLECTION_IDS
+    areas = collections["control-areas"]["extent"]
+    minx, miny, maxx, maxy = areas["spatial"]["bbox"][0]
+    assert 34.5 < minx < maxx < 36 and 50.8 < miny < maxy < 51.6  # the seed timeline around Sudzha
+    assert areas["temporal"]["interval"] == [["2024-08-12", "2024-11-22"]]
+    assert collections["events"]["extent"]["temporal"]["interval"] == [["2024-08-06", "2024-11-22"]]
+    assert "temporal" not in collections["regions"]["extent"]
+
+
+def test_items_are_rfc7946_geojson_with_ccw_exterior_rings(client: TestClient) -> None:
+    response = client.get("/collections/control-areas/items")
+    assert response.headers["content-type"] == "application/geo+json"
+    body = response.json()
+    assert body["type"] == "FeatureCollection" and body["numberReturned"] == len(body["features"]) == 9
+    for feature in body["features"]:
+        geometry = shape(feature["geometry"])
+        assert geometry.is_valid
+        for polygon in geometry.geoms:
+            assert polygon.exterior.is_ccw
+            assert all(not ring.is_ccw for ring in polygon.interiors)
+        x, y = feature["geometry"]["coordinates"][0][0][0]
+        assert 34 < x < 36 and 50 < y < 52  # lon, lat order
+        assert isinstance(feature["id"], int) and feature["properties"]["source"]
+
+
+def test_paging_walks_every_feature_exactly_once(client: TestClient) -> None:
+    url: str | None = "/collections/places/items?limit=2"
+    seen: list[int] = []
+    pages = 0
+    while url:
+        body = client.get(url).json()
+        assert body["numberMatched"] == 9
+        seen.extend(f["id"] for f in body["features"])
+        links = {link["rel"]: link["href"] for link in body["links"]}
+        assert ("prev" in links) == (pages > 0)
+        url = links.get("next")
+        pages += 1
+    assert pages == 5 and len(seen) == 9 and len(set(seen)) == 9
+
+
+def test_offset_past_the_end_returns_no_features_but_the_count(client: TestClient) -> None:
+    body = client.get("/collections/places/items?offset=50").json()
+    assert body["features"] == [] and body["numberMatched"] == 9 and body["numberReturned"] == 0
+
+
+@pytest.mark.parametrize(("datetime", "matches"), [
+    ("2024-09-01", True),                      # first valid day
+    ("2024-09-04", True),                      # last valid day (upper bound 09-05 is exclusive)
+    ("2024-09-05", False),
+    ("2024-08-31", False),
+    ("2024-09-04T23:59:59Z", True),            # an instant: its day
+    ("2024-09-05T00:00:00Z", False),
+    ("2024-08-20/2024-09-01", True),           # closed interval touching the first day
+    ("2024-09-05/2024-09-30", False),
+    ("../2024-09-01", True),                   # open start
+    ("../2024-08-31", False),
+    ("2024-09-04/..", True),                   # open end
+    ("2024-09-05/", False),                    # empty end is open too
+])
+def test_datetime_matches_the_validity_range(seeded: Connection, client: TestClient, datetime: str,
+                                            matches: bool) -> None:
+    row_id = insert_area(seeded, "datetime-test", "[2024-09-01,2024-09-05)")
+    ids = [f["id"] for f in client.get("/collections/control-areas/items",
+                                       params={"datetime": datetime, "limit": 1000}).json()["features"]]
+    assert (row_id in ids) is matches
+
+
+def test_property_filters_and_bbox(client: TestClient) -> None:
+    claimed = client.get("/collections/control-areas/items?status=claimed").json()["features"]
+    assert {f["properties"]["status"] for f in claimed} == {"claimed"} and len(claimed) == 5
+    two = client.get("/collections/control-areas/items?source=syrskyi,deepstatemap").json()["features"]
+    assert {f["properties"]["source"] for f in two} == {"syrskyi", "deepstatemap"}
+    near_sumy = client.get("/collections/places/items?bbox=34.7,50.8,34.9,51.0").json()["features"]
+    assert [f["properties"]["key"] for f in near_sumy] == ["sumy"]
+
+
+def test_item_by_id_and_by_key_and_superseded_versions_stay_reachable(seeded: Connection,
+                                                                      client: TestClient) -> None:
+    sudzha = client.get("/collections/places/items/sudzha").json()
+    assert sudzha["geometry"]["coordinates"] == [35.271, 51.191]
+    assert client.get(f"/collections/places/items/{sudzha['id']}").json()["properties"]["key"] == "sudzha"
+    seeded.execute(text("UPDATE places SET superseded_at = now() WHERE id = :id"), {"id": sudzha["id"]})
+    old = client.get(f"/collections/places/items/{sudzha['id']}").json()
+    assert old["properties"]["superseded_at"] is not None
+    problem(client.get("/collections/places/items/sudzha"), 404)
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("bbox=1,2,3", "bbox"),
+    ("bbox=a,b,c,d", "bbox"),
+    ("bbox=0,0,200,10", "bbox"),
+    ("datetime=yesterday", "datetime"),
+    ("datetime=2024-09-10/2024-09-01", "datetime"),
+    ("datetime=../..", "datetime"),
+    ("limit=0", "limit"),
+    ("limit=10001", "limit"),
+    ("limit=ten", "limit"),
+    ("offset=-1", "offset"),
+    ("colour=red", "colour"),
+    ("kind=town", "kind"),  # a filter of other collections, not of control areas
+    ("f=xml", "f"),
+])
+def test_bad_parameters_are_400_problems_naming_the_parameter(client: TestClient, query: str,
+                                                              parameter: str) -> None:
+    problem(client.get(f"/collections/control-areas/items?{query}"), 400, parameter)
+
+
+def test_unknown_collection_and_feature_are_404_problems(client: TestClient) -> None:
+    problem(client.get("/collections/tanks/items"), 404)
+    problem(client.get("/collections/places/items/atlantis"), 404)
+    problem(client.get("/collections/places/items/99999999999999999999999"), 404)
+
+
+def test_etag_gives_304_until_a_write_changes_the_data(seeded: Connection, client: TestClient) -> None:
+    url = "/collections/control-areas/items?datetime=2024-08-20"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "public, no-cache"
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url).content == first.content  # served from the cache: byte for byte
+    insert_area(seeded, "etag-test", "[2024-08-20,2024-08-21)")
+    after = client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json()["numberMatched"] == first.json()["numberMatched"] + 1
+
+
+def test_cache_is_bounded_and_emptied_by_a_write(seeded: Connection, client: TestClient) -> None:
+    cache = client.app.state.cache  # type: ignore[attr-defined]
+    for day in range(1, 29):
+        client.get(f"/collections/control-areas/items?datetime=2024-08-{day:02d}")
+    assert 0 < cache.size <= cache.max_bytes
+    insert_area(seeded, "cache-test", "[2024-08-20,2024-08-21)")
+    client.get("/collections/places/items")
+    assert cache.size < 20_000  # only the one response built since the write
+
+
+def test_dates_in_properties_are_iso(client: TestClient) -> None:
+    feature = client.get("/collections/control-areas/items?source=syrskyi&limit=1").json()["features"][0]
+    assert date.fromisoformat(feature["properties"]["observed_on"]) == date(2024, 8, 12)
+    assert feature["properties"]["illustrative"] is True
