@@ -1,24 +1,32 @@
 """Cached, tagged responses: historical snapshots change only when a correction arrives.
 
-A response's ETag is derived from the data version and the request (path and sorted query), so it is the same
-in every process; `If-None-Match` is answered with 304 before anything is built. Bodies are kept in a bounded
-in-memory LRU (by bytes) that is emptied whenever the data version moves, i.e. on any write.
+A response's ETag is derived from the data version and the request (path and sorted query). Bodies are kept in
+a bounded in-memory LRU (by bytes) that is emptied whenever the data version moves, i.e. on any write.
+
+The version is kept in memory by a ``VersionWatcher`` that LISTENs for the notification every write sends
+(migration 0003), so a cache hit needs no database round trip: ``CacheMiddleware`` answers it, or its 304,
+before routing. While the watcher is not connected, every request reads the version from the database.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg
 from cachetools import LRUCache
 from fastapi import Request, Response
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db.version import data_version
+from app.db.version import CHANNEL, data_version, read_version
 
+log = logging.getLogger("frontline")
 CACHE_CONTROL = "public, no-cache"  # store, but revalidate: a correction may arrive at any time
+OVERHEAD = 200  # bytes counted per entry beyond its body
 
 
 @dataclass(frozen=True)
@@ -33,13 +41,14 @@ class ResponseCache:
     """A byte-bounded LRU of response bodies, valid for one data version at a time."""
 
     def __init__(self, max_bytes: int) -> None:
-        self._entries: LRUCache[str, Cached] = LRUCache(maxsize=max_bytes, getsizeof=lambda e: len(e.body) + 200)
+        self._entries: LRUCache[str, Cached] = LRUCache(maxsize=max(max_bytes, 1),
+                                                        getsizeof=lambda e: len(e.body) + OVERHEAD)
         self._version: int | None = None
         self._lock = threading.Lock()
         self.max_bytes = max_bytes
 
     def get(self, version: int, key: str) -> Cached | None:
-        """The body stored for ``key`` at ``version``, if any."""
+        """The body stored for ``key`` at ``version``, if any (a newer version empties the cache)."""
         with self._lock:
             if version != self._version:
                 self._entries.clear()
@@ -48,8 +57,8 @@ class ResponseCache:
             return self._entries.get(key)
 
     def put(self, version: int, key: str, entry: Cached) -> None:
-        """Store a body (skipped when larger than the whole cache, or built for an older version)."""
-        if len(entry.body) + 200 > self.max_bytes:
+        """Store a body (skipped when larger than the whole cache, or built for another version)."""
+        if len(entry.body) + OVERHEAD > self.max_bytes:
             return
         with self._lock:
             if version == self._version:
@@ -61,18 +70,80 @@ class ResponseCache:
         return int(self._entries.currsize)
 
 
-def request_key(request: Request) -> str:
+class VersionWatcher:
+    """Keeps the data version in memory: LISTEN for writes, re-read the version on each notification."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="frontline-version-watcher", daemon=True)
+        self.version: int | None = None  # None while not listening: callers ask the database instead
+        self.connected = threading.Event()
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> VersionWatcher:
+        """A watcher on the engine's database, with its own connection outside the pool."""
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(url)
+
+    def start(self) -> None:
+        """Start listening in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening and wait for the thread."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.version = read_version(conn)
+                    self.connected.set()
+                    backoff = 0.5
+                    while not self._stop.is_set():
+                        # Drain first: the connection takes no query while notifies() is being iterated.
+                        if list(conn.notifies(timeout=1.0, stop_after=1)):
+                            self.version = read_version(conn)
+            except psycopg.Error as exc:
+                log.warning("version watcher disconnected (%s); caching falls back to asking the database", exc)
+            self.version = None
+            self.connected.clear()
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def request_key(path: str, query: list[tuple[str, str]]) -> str:
     """Path and query parameters in a canonical order."""
-    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    return path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+
+
+def etag_for(version: int, key: str) -> str:
+    """The same ETag in every process for the same data version and request."""
+    return '"' + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    return etag in (tag.strip() for tag in if_none_match.split(","))
+
+
+def current_version(request: Request, conn: Connection) -> int:
+    """The watcher's version when it is listening, else the database's."""
+    watcher: VersionWatcher | None = request.app.state.version_watcher
+    version = watcher.version if watcher else None
+    return version if version is not None else data_version(conn)
 
 
 def cached_response(request: Request, conn: Connection, build: Callable[[], Cached]) -> Response:
     """Serve from the cache, or build, store and serve; 304 when the client's ETag is current."""
-    version = data_version(conn)
-    key = request_key(request)
-    etag = '"' + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()[:32] + '"'
+    version = current_version(request, conn)
+    key = request_key(request.url.path, request.query_params.multi_items())
+    etag = etag_for(version, key)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     cache: ResponseCache = request.app.state.cache
     entry = cache.get(version, key)
@@ -80,3 +151,34 @@ def cached_response(request: Request, conn: Connection, build: Callable[[], Cach
         entry = build()
         cache.put(version, key, entry)
     return Response(entry.body, media_type=entry.media_type, headers=headers)
+
+
+class CacheMiddleware:
+    """Answer GET requests whose response is cached for the current version, before any routing."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache, watcher: VersionWatcher | None) -> None:
+        self.app = app
+        self.cache = cache
+        self.watcher = watcher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a hit; pass everything else on."""
+        version = self.watcher.version if self.watcher else None
+        if scope["type"] != "http" or scope["method"] != "GET" or version is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        key = request_key(scope["path"], request.query_params.multi_items())
+        entry = self.cache.get(version, key)
+        if entry is None:
+            await self.app(scope, receive, send)
+            return
+        etag = etag_for(version, key)
+        headers = [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+        if _matches(request.headers.get("if-none-match", ""), etag):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers += [(b"content-type", entry.media_type.encode()), (b"content-length", str(len(entry.body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})

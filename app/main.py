@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from app import __version__
-from app.cache import ResponseCache
+from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
 from app.routes import health, ogc, places, stats
@@ -20,10 +20,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """Build the Frontline API; ``engine`` may be given (tests), otherwise one is made from ``settings``."""
     settings = settings or Settings()
     engine = engine or make_engine(settings)
+    cache = ResponseCache(settings.cache_mb * 1024 * 1024)
+    watcher = VersionWatcher.for_engine(engine) if settings.watch_writes and settings.cache_mb else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if watcher:
+            watcher.start()
         yield
+        if watcher:
+            watcher.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -34,7 +40,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.cache = ResponseCache(settings.cache_mb * 1024 * 1024)
+    app.state.cache = cache
+    app.state.version_watcher = watcher
+    app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher)
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ogc.router)

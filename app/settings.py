@@ -40,6 +40,8 @@ class Settings(BaseSettings):
         default="frontline", description="Unprivileged OS user that runs the embedded cluster when started as root."
     )
     cache_mb: int = Field(default=256, ge=0, description="Memory for cached responses (MB); 0 disables.")
+    watch_writes: bool = Field(default=True, description=(
+        "Listen for writes (PostgreSQL NOTIFY) so cache hits need no database round trip."))
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 

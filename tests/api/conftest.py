@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import uvicorn
@@ -22,8 +23,11 @@ from app.settings import Settings
 
 @pytest.fixture
 def client(seeded: Connection, settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    """The app answering from the test's seeded, rolled-back transaction."""
-    app = create_app(settings, engine)
+    """The app answering from the test's seeded, rolled-back transaction.
+
+    Its writes are never committed, so no NOTIFY reaches a version watcher: the app asks the database.
+    """
+    app = create_app(settings.model_copy(update={"watch_writes": False}), engine)
     app.dependency_overrides[get_conn] = lambda: seeded
     with TestClient(app) as test_client:
         yield test_client
@@ -35,8 +39,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server's base URL and the URL of its database."""
+
+    url: str
+    database_url: str
+
+
 @pytest.fixture(scope="module")
-def live_server(database_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_server(database_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """A real HTTP server on 127.0.0.1 over a committed, seeded database of its own."""
     settings = Settings(database_url=database_factory())
     upgrade(settings)
@@ -44,8 +56,8 @@ def live_server(database_factory) -> Iterator[str]:  # type: ignore[no-untyped-d
     with engine.begin() as conn:
         seed(conn, settings.geodata_dir)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    app = create_app(settings, engine)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -53,7 +65,8 @@ def live_server(database_factory) -> Iterator[str]:  # type: ignore[no-untyped-d
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    assert app.state.version_watcher.connected.wait(10), "the version watcher did not connect"
+    yield LiveServer(f"http://127.0.0.1:{port}", str(settings.database_url))
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()

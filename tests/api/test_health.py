@@ -15,7 +15,7 @@ def test_healthz_reports_postgis_and_schema(settings: Settings, engine: Engine) 
         response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["schema_revision"] == "0002"
+    assert body["status"] == "ok" and body["schema_revision"] == "0003"
     assert body["postgis"].startswith("3.")
 
 

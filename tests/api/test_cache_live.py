@@ -1,0 +1,37 @@
+"""On a live server, a committed write from anywhere reaches the cache through NOTIFY."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.api.conftest import LiveServer
+
+URL = "/collections/places/items"
+
+
+def test_cache_hits_304s_and_invalidation_by_a_committed_write(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        first = http.get(URL)
+        etag = first.headers["etag"]
+        assert first.json()["numberMatched"] == 9
+        again = http.get(URL)  # served by the cache middleware: same bytes, same tag
+        assert again.content == first.content and again.headers["etag"] == etag
+        assert http.get(URL, headers={"If-None-Match": etag}).status_code == 304
+
+        engine = create_engine(live_server.database_url)
+        with engine.begin() as conn:  # another process would do the same: `frontline import`, an editor
+            conn.execute(text(
+                "INSERT INTO places (key, source_id, content_hash, name, kind, geom) "
+                "SELECT 'test-village', id, 'h', 'Test village', 'village', "
+                "ST_SetSRID(ST_MakePoint(35.3, 51.2), 4326) FROM sources WHERE slug = 'frontline-editors'"))
+        engine.dispose()
+
+        deadline = time.monotonic() + 5
+        while (response := http.get(URL, headers={"If-None-Match": etag})).status_code == 304:
+            assert time.monotonic() < deadline, "the write did not reach the cache within 5 s"
+            time.sleep(0.05)
+        assert response.status_code == 200 and response.headers["etag"] != etag
+        assert response.json()["numberMatched"] == 10
