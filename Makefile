@@ -6,7 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps venv prestart serve lint bench geodata clean
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test system-deps venv prestart serve lint bench bench-api geodata clean
 
 run: system-deps venv ## everything: packages, venv, database, migrations, seed data, server on :8000
 	$(BIN)/frontline prestart
@@ -32,6 +34,11 @@ lint: venv
 
 bench: system-deps venv ## import speed of ../shared/data/deepstate (see bench/README.md)
 	$(BIN)/python bench/import_deepstate.py
+
+bench-api: system-deps venv ## items throughput against tipg and from-memory; area series time (needs wrk)
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/items_vs_tipg.py
 
 geodata: venv ## rebuild geodata/*.geojson from ../shared/data/boundaries
 	$(BIN)/python geodata/build.py

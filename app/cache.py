@@ -26,15 +26,17 @@ from app.db.version import CHANNEL, data_version, read_version
 
 log = logging.getLogger("frontline")
 CACHE_CONTROL = "public, no-cache"  # store, but revalidate: a correction may arrive at any time
+CACHE_CONTROL_BYTES = CACHE_CONTROL.encode()
 OVERHEAD = 200  # bytes counted per entry beyond its body
 
 
 @dataclass(frozen=True)
 class Cached:
-    """A built response body and its media type."""
+    """A built response body, its media type and (once cached) its ETag."""
 
     body: bytes
     media_type: str
+    etag: str = ""
 
 
 class ResponseCache:
@@ -116,9 +118,10 @@ class VersionWatcher:
             backoff = min(backoff * 2, 10.0)
 
 
-def request_key(path: str, query: list[tuple[str, str]]) -> str:
-    """Path and query parameters in a canonical order."""
-    return path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+def request_key(scope: Scope) -> str:
+    """Path and raw query parameters in sorted order (two spellings of one query only miss the cache)."""
+    query = scope.get("query_string", b"")
+    return scope["path"] + "?" + "&".join(sorted(query.decode("latin-1").split("&"))) if query else scope["path"]
 
 
 def etag_for(version: int, key: str) -> str:
@@ -126,8 +129,15 @@ def etag_for(version: int, key: str) -> str:
     return '"' + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()[:32] + '"'
 
 
+def _if_none_match(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            return str(value.decode("latin-1"))
+    return ""
+
+
 def _matches(if_none_match: str, etag: str) -> bool:
-    return etag in (tag.strip() for tag in if_none_match.split(","))
+    return bool(if_none_match) and etag in (tag.strip() for tag in if_none_match.split(","))
 
 
 def current_version(request: Request, conn: Connection) -> int:
@@ -140,16 +150,16 @@ def current_version(request: Request, conn: Connection) -> int:
 def cached_response(request: Request, conn: Connection, build: Callable[[], Cached]) -> Response:
     """Serve from the cache, or build, store and serve; 304 when the client's ETag is current."""
     version = current_version(request, conn)
-    key = request_key(request.url.path, request.query_params.multi_items())
+    key = request_key(request.scope)
     etag = etag_for(version, key)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match", ""), etag):
+    if _matches(_if_none_match(request.scope), etag):
         return Response(status_code=304, headers=headers)
     cache: ResponseCache = request.app.state.cache
     entry = cache.get(version, key)
     if entry is None:
         entry = build()
-        cache.put(version, key, entry)
+        cache.put(version, key, Cached(entry.body, entry.media_type, etag))
     return Response(entry.body, media_type=entry.media_type, headers=headers)
 
 
@@ -164,18 +174,15 @@ class CacheMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a hit; pass everything else on."""
         version = self.watcher.version if self.watcher else None
-        if scope["type"] != "http" or scope["method"] != "GET" or version is None:
+        if version is None or scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        key = request_key(scope["path"], request.query_params.multi_items())
-        entry = self.cache.get(version, key)
+        entry = self.cache.get(version, request_key(scope))
         if entry is None:
             await self.app(scope, receive, send)
             return
-        etag = etag_for(version, key)
-        headers = [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-        if _matches(request.headers.get("if-none-match", ""), etag):
+        headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL_BYTES)]
+        if _matches(_if_none_match(scope), entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -70,12 +70,14 @@ class ClusterStatus:
 class EmbeddedCluster:
     """The cluster under ``<data_dir>/postgres``: init once, start or reuse, stop."""
 
-    def __init__(self, data_dir: Path, os_user: str = "frontline", fsync: bool = True) -> None:
+    def __init__(self, data_dir: Path, os_user: str = "frontline", fsync: bool = True,
+                 tcp_port: int | None = None) -> None:
         self.root = Path(data_dir).resolve() / "postgres"
         self.pgdata = self.root / "data"
         self.log = self.root / "postgres.log"
         self.os_user = os_user if os.geteuid() == 0 else None
         self.fsync = fsync
+        self.tcp_port = tcp_port  # also listen on 127.0.0.1:tcp_port (set when the cluster is first created)
         self.socket_dir = self.root / "run"
         if len(str(self.socket_dir)) > _MAX_SOCKET_DIR:
             digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
@@ -84,7 +86,8 @@ class EmbeddedCluster:
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the cluster's database, over its private socket."""
-        return f"postgresql+psycopg://{DB_ROLE}@/{DB_NAME}?host={self.socket_dir}"
+        port = f"&port={self.tcp_port}" if self.tcp_port else ""
+        return f"postgresql+psycopg://{DB_ROLE}@/{DB_NAME}?host={self.socket_dir}{port}"
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -142,7 +145,8 @@ class EmbeddedCluster:
         if result.returncode != 0:
             raise EmbeddedDatabaseError(f"initdb failed in {self.pgdata}: {result.stderr.strip()}")
         settings = {
-            "listen_addresses": "''",
+            "listen_addresses": "'127.0.0.1'" if self.tcp_port else "''",
+            "port": str(self.tcp_port or 5432),
             "unix_socket_directories": f"'{self.socket_dir}'",
             "fsync": "on" if self.fsync else "off",
             "synchronous_commit": "on" if self.fsync else "off",
@@ -179,7 +183,8 @@ class EmbeddedCluster:
             pidfile.unlink()
 
     def _ensure_database(self) -> None:
-        with psycopg.connect(host=str(self.socket_dir), user=DB_ROLE, dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(host=str(self.socket_dir), port=self.tcp_port or 5432, user=DB_ROLE, dbname="postgres",
+                             autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')

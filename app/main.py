@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or Settings()
     engine = engine or make_engine(settings)
     cache = ResponseCache(settings.cache_mb * 1024 * 1024)
-    watcher = VersionWatcher.for_engine(engine) if settings.watch_writes and settings.cache_mb else None
+    watcher = VersionWatcher.for_engine(engine) if settings.watch_writes else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

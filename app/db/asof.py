@@ -126,7 +126,7 @@ def control_as_of(conn: Connection, day: date, filters: Filters) -> list[str]:
     """GeoJSON features of every series' latest observation on or before ``day``, with its age."""
     rows = latest(day, filters)
     properties = {**control_properties(rows), "age_days": literal(day) - func.lower(rows.c.valid)}
-    stmt = (select(feature_json(rows.c.id, rows.c.geom, properties))
+    stmt = (select(feature_json(rows.c.id, rows.c.geojson, properties))
             .select_from(rows.join(sources, sources.c.id == rows.c.source_id))
             .order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.id))
     return list(conn.execute(stmt).scalars())

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Connection,
     Date,
@@ -34,7 +33,6 @@ from app.db.models import ControlArea, Event, Line, Place, Region, Source, table
 from app.params import DateInterval
 
 sources = table_of(Source)
-COORDINATE_DECIMALS = 7  # about 1 cm
 Properties = Callable[[Table], dict[str, ColumnElement[Any]]]
 
 
@@ -43,16 +41,19 @@ def km(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.round(cast(column, Numeric), 3)
 
 
-def feature_json(row_id: ColumnElement[Any], geom: ColumnElement[Any],
+def feature_json(row_id: ColumnElement[Any], geojson: ColumnElement[Any],
                  properties: Mapping[str, ColumnElement[Any]]) -> ColumnElement[str]:
-    """One GeoJSON Feature, as text, written by PostGIS."""
+    """One GeoJSON Feature, as text: the geometry's GeoJSON was written by PostGIS when the row was stored.
+
+    Concatenated rather than built with json_build_object, so PostgreSQL does not parse every geometry's
+    GeoJSON again as a json value.
+    """
     pairs: list[Any] = []
     for name, expr in properties.items():
         pairs.extend((literal(name), expr))
-    geometry = cast(func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), COORDINATE_DECIMALS), JSON)
-    return cast(func.json_build_object(literal("type"), literal("Feature"), literal("id"), row_id,
-                                       literal("geometry"), geometry,
-                                       literal("properties"), func.json_build_object(*pairs)), Text)
+    geometry = func.coalesce(geojson, "null")
+    return func.concat('{"type":"Feature","id":', cast(row_id, Text), ',"geometry":', geometry,
+                       ',"properties":', cast(func.json_build_object(*pairs), Text), "}")
 
 
 def common_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
@@ -172,7 +173,7 @@ def page_items(
     if bbox:
         where.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(*bbox, 4326)))
     where.extend(collection.filter_column(name).in_(values) for name, values in filters.items())
-    feature = feature_json(t.c.id, t.c.geom, collection.properties(t))
+    feature = feature_json(t.c.id, t.c.geojson, collection.properties(t))
     stmt = (_from(collection, [feature, func.count().over()]).where(*where)
             .order_by(t.c.id).limit(limit).offset(offset))
     rows = conn.execute(stmt).all()
@@ -189,7 +190,7 @@ def get_item(conn: Connection, collection: Collection, feature_id: str) -> str |
         return None
     match = t.c.id == int(feature_id) if feature_id.isdigit() else and_(
         t.c.key == feature_id, t.c.superseded_at.is_(None))
-    stmt = _from(collection, [feature_json(t.c.id, t.c.geom, collection.properties(t))]).where(match)
+    stmt = _from(collection, [feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)
     return conn.execute(stmt).scalar_one_or_none()
 
 

@@ -50,6 +50,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def geojson_column() -> Mapped[str | None]:
+    """RFC 7946 GeoJSON of ``geom``, written by PostGIS once, at insert (migration 0004)."""
+    return mapped_column(Text, Computed("ST_AsGeoJSON(ST_ForcePolygonCCW(geom), 7)", persisted=True))
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -132,6 +137,7 @@ class ControlArea(Versioned, Base):
     layer: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    geojson: Mapped[str | None] = geojson_column()
     area_km2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True))
 
     extra_args = (
@@ -154,6 +160,7 @@ class Place(Versioned, Base):
     population: Mapped[int | None] = mapped_column(Integer)
     valid: Mapped[Range[date] | None] = mapped_column(DATERANGE)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    geojson: Mapped[str | None] = geojson_column()
 
     extra_args = (Index("ix_places_geom", "geom", postgresql_using="gist"),)
 
@@ -169,6 +176,7 @@ class Line(Versioned, Base):
     status: Mapped[str | None] = mapped_column(Text)
     valid: Mapped[Range[date] | None] = mapped_column(DATERANGE)
     geom = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False), nullable=False)
+    geojson: Mapped[str | None] = geojson_column()
     length_km: Mapped[float] = mapped_column(Double, Computed("ST_Length(geom::geography) / 1e3", persisted=True))
 
     extra_args = (Index("ix_lines_geom", "geom", postgresql_using="gist"),)
@@ -184,6 +192,7 @@ class Region(Versioned, Base):
     kind: Mapped[str] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(2))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    geojson: Mapped[str | None] = geojson_column()
     area_km2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True))
 
     extra_args = (Index("ix_regions_geom", "geom", postgresql_using="gist"),)
@@ -201,6 +210,7 @@ class Event(Versioned, Base):
     status: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
+    geojson: Mapped[str | None] = geojson_column()
 
     extra_args = (
         CheckConstraint(_in("status", STATUSES), name="status"),

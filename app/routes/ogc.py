@@ -37,7 +37,7 @@ def _format(f: str | None, allowed: tuple[str, ...] = ("json",)) -> None:
         raise InvalidParameter(f"f: '{f}' is not an output format here; use {' or '.join(allowed)}", parameter="f")
 
 
-def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
+async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
                 ) -> features.Collection:
     try:
         return features.COLLECTIONS[collection_id]

@@ -16,7 +16,7 @@ from app.params import parse_day, parse_instant, parse_list
 FILTER_PARAMETERS = {"side", "source", "status", "known_at", "max_age"}
 
 
-def series_filters(
+async def series_filters(
     side: Annotated[str | None, Query(description="Side code(s), comma-separated: UA, RU.")] = None,
     source: Annotated[str | None, Query(description="Source slug(s), comma-separated, e.g. deepstatemap.")] = None,
     status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.")] = None,
@@ -39,7 +39,7 @@ def series_filters(
 FiltersDep = Annotated[asof.Filters, Depends(series_filters)]
 
 
-def the_day(date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.")]) -> date:
+async def the_day(date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.")]) -> date:
     """The required `date` parameter."""
     return parse_day(date_, "date")
 

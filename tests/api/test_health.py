@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from app.main import create_app
+from app.services.migrate import alembic_config
 from app.settings import Settings
 from tests.conftest import new_temp_dir
 
@@ -15,7 +17,8 @@ def test_healthz_reports_postgis_and_schema(settings: Settings, engine: Engine) 
         response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["schema_revision"] == "0003"
+    head = ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+    assert body["status"] == "ok" and body["schema_revision"] == head
     assert body["postgis"].startswith("3.")
 
 
