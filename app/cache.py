@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import psycopg
@@ -140,26 +141,34 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return bool(if_none_match) and etag in (tag.strip() for tag in if_none_match.split(","))
 
 
-def current_version(request: Request, conn: Connection) -> int:
-    """The watcher's version when it is listening, else the database's."""
+def cached_response(request: Request, build: Callable[[Connection], Cached]) -> Response:
+    """Serve from the cache, or build, store and serve; 304 when the client's ETag is current.
+
+    A database connection is taken only when needed: to read the data version while the watcher is not
+    listening, and to build a missing body.
+    """
     watcher: VersionWatcher | None = request.app.state.version_watcher
-    version = watcher.version if watcher else None
-    return version if version is not None else data_version(conn)
+    with ExitStack() as stack:
+        opened: list[Connection] = []
 
+        def connection() -> Connection:
+            if not opened:
+                opened.append(stack.enter_context(request.app.state.connect()))
+            return opened[0]
 
-def cached_response(request: Request, conn: Connection, build: Callable[[], Cached]) -> Response:
-    """Serve from the cache, or build, store and serve; 304 when the client's ETag is current."""
-    version = current_version(request, conn)
-    key = request_key(request.scope)
-    etag = etag_for(version, key)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(_if_none_match(request.scope), etag):
-        return Response(status_code=304, headers=headers)
-    cache: ResponseCache = request.app.state.cache
-    entry = cache.get(version, key)
-    if entry is None:
-        entry = build()
-        cache.put(version, key, Cached(entry.body, entry.media_type, etag))
+        version = watcher.version if watcher else None
+        if version is None:
+            version = data_version(connection())
+        key = request_key(request.scope)
+        etag = etag_for(version, key)
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+        if _matches(_if_none_match(request.scope), etag):
+            return Response(status_code=304, headers=headers)
+        cache: ResponseCache = request.app.state.cache
+        entry = cache.get(version, key)
+        if entry is None:
+            entry = build(connection())
+            cache.put(version, key, Cached(entry.body, entry.media_type, etag))
     return Response(entry.body, media_type=entry.media_type, headers=headers)
 
 

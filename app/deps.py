@@ -10,8 +10,8 @@ from sqlalchemy import Connection
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    """A pooled connection for the duration of one request."""
-    with request.app.state.engine.connect() as conn:
+    """A pooled connection for the duration of one request (``app.state.connect``: the engine's, or a test's)."""
+    with request.app.state.connect() as conn:
         yield conn
 
 

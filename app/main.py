@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.connect = engine.connect  # tests swap in their own transaction
     app.state.cache = cache
     app.state.version_watcher = watcher
     app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
 from app.db import features
-from app.deps import ConnDep
 from app.errors import InvalidParameter, NotFound
 from app.openapi import as_openapi_30
 from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
@@ -78,7 +78,7 @@ def api(request: Request, f: str | None = None) -> Response:
     return Response(orjson.dumps(as_openapi_30(request.app.openapi())), media_type=OPENAPI_30)
 
 
-def _collection_body(request: Request, conn: ConnDep, collection: features.Collection) -> dict[str, Any]:
+def _collection_body(request: Request, conn: Connection, collection: features.Collection) -> dict[str, Any]:
     spatial, temporal = features.extent(conn, collection)
     items = str(request.url_for("items", collection_id=collection.id))
     extent: dict[str, Any] = {"spatial": {"bbox": [spatial or [-180, -90, 180, 90]], "crs": CRS84}}
@@ -97,31 +97,30 @@ def _collection_body(request: Request, conn: ConnDep, collection: features.Colle
 
 
 @router.get("/collections", summary="The feature collections")
-def collections(request: Request, conn: ConnDep, f: str | None = None) -> Response:
+def collections(request: Request, f: str | None = None) -> Response:
     """Every collection with its spatial and temporal extent."""
     _format(f)
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         return _json({
             "collections": [_collection_body(request, conn, c) for c in features.COLLECTIONS.values()],
             "links": [{"href": str(request.url_for("collections")), "rel": "self", "type": "application/json"}],
         })
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 @router.get("/collections/{collection_id}", summary="One collection", name="collection")
-def collection(request: Request, conn: ConnDep, coll: CollectionDep, f: str | None = None) -> Response:
+def collection(request: Request, coll: CollectionDep, f: str | None = None) -> Response:
     """A collection's description and extent."""
     _format(f)
-    return cached_response(request, conn, lambda: _json(_collection_body(request, conn, coll)))
+    return cached_response(request, lambda conn: _json(_collection_body(request, conn, coll)))
 
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def items(
     request: Request,
-    conn: ConnDep,
     coll: CollectionDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84).")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
@@ -147,7 +146,7 @@ def items(
     box = parse_bbox(bbox) if bbox is not None else None
     interval = parse_interval(datetime_) if datetime_ is not None else None
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
                                    offset=offset)
         envelope = {
@@ -159,7 +158,7 @@ def items(
                 + b"]," + orjson.dumps(envelope)[1:])
         return Cached(body, GEOJSON)
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 def _page_links(request: Request, matched: int, limit: int, offset: int) -> list[dict[str, str]]:
@@ -178,13 +177,13 @@ def _page_links(request: Request, matched: int, limit: int, offset: int) -> list
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", name="item",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def item(request: Request, conn: ConnDep, coll: CollectionDep,
+def item(request: Request, coll: CollectionDep,
          feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
          f: str | None = None) -> Response:
     """One feature; superseded versions stay reachable by their id."""
     _format(f, ("json", "geojson"))
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         found = features.get_item(conn, coll, feature_id)
         if found is None:
             raise NotFound(f"no feature '{feature_id}' in collection '{coll.id}'")
@@ -193,4 +192,4 @@ def item(request: Request, conn: ConnDep, coll: CollectionDep,
                   "type": "application/json"}]
         return Cached(found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}", GEOJSON)
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)

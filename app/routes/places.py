@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
 from app.db import asof
@@ -32,29 +33,29 @@ PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
 @router.get("/{place_id}/control", summary="Who held a place on a day, per source")
-def control(request: Request, conn: ConnDep, place: PlaceDep, day: DayDep, filters: FiltersDep,
+def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
             f: Format = None) -> Response:
     """Per claim series: whether its latest observation on or before the day covers the place, since when."""
     check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
     fmt = check_format(f)
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         rows = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day)
         return table(rows, ("source", "side", "status", "layer", "holds", "observed_on", "age_days", "held_since"),
                      fmt, {"place": place, "date": day.isoformat()})
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 @router.get("/{place_id}/history", summary="The periods each holder held a place, per source")
-def history(request: Request, conn: ConnDep, place: PlaceDep, filters: FiltersDep, f: Format = None) -> Response:
+def history(request: Request, place: PlaceDep, filters: FiltersDep, f: Format = None) -> Response:
     """Unbroken runs of observations covering the place, per claim series, in time order."""
     check_known_parameters(request, {"f"} | FILTER_PARAMETERS)
     fmt = check_format(f)
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         rows = settlements.periods(asof.place_observations(conn, place["id"], filters))
         return table(rows, ("source", "side", "status", "layer", "first_observed", "last_observed", "ended_by",
                             "observations"), fmt, {"place": place})
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)

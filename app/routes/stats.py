@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
 from app.db import asof
-from app.deps import ConnDep
 from app.errors import InvalidParameter
 from app.formats import check_format, table
 from app.params import check_known_parameters, parse_day
@@ -26,39 +26,39 @@ Format = Annotated[str | None, Query(description="json (default) or csv.")]
 
 @router.get("/control", summary="Control areas as of a day", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
-def control(request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep,
+def control(request: Request, day: DayDep, filters: FiltersDep,
             f: Annotated[str | None, Query(description="geojson (default) or json.")] = None) -> Response:
     """Each claim series' most recent observation on or before the day, with `observed_on` and `age_days`."""
     check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
     check_format(f, ("geojson", "json"))
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         found = asof.control_as_of(conn, day, filters)
         envelope = {"date": day.isoformat(), "numberReturned": len(found),
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         body = b'{"type":"FeatureCollection","features":[' + ",".join(found).encode() + b"],"
         return Cached(body + orjson.dumps(envelope)[1:], GEOJSON)
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 @router.get("/stats/area", summary="Area held per side and source on a day")
-def area(request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep, region: RegionDep,
+def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep,
          f: Format = None) -> Response:
     """Rows of {side, source, status, observed_on, area_km2}: geodesic km², clipped to `region` if given."""
     check_known_parameters(request, {"date", "region", "f"} | FILTER_PARAMETERS)
     fmt = check_format(f)
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         rows = asof.area_series(conn, day, day, "day", filters, region)
         return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "unit": "km2"})
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 @router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
 def area_series(
-    request: Request, conn: ConnDep, filters: FiltersDep, region: RegionDep,
+    request: Request, filters: FiltersDep, region: RegionDep,
     start: Annotated[str, Query(description="First day, YYYY-MM-DD.")],
     end: Annotated[str, Query(description="Last day, YYYY-MM-DD.")],
     step: Annotated[str, Query(description="day, week or month.")] = "day",
@@ -80,7 +80,7 @@ def area_series(
         raise InvalidParameter(f"the series would have more than {MAX_SERIES_STEPS} steps: use a larger step",
                                parameter="step")
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         rows = asof.area_series(conn, first, last, step, filters, region)
         reported = asof.reported_figures(conn, first, last, filters, region)
         if fmt == "csv":
@@ -90,13 +90,13 @@ def area_series(
         return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), "step": step,
                                                "region": region, "unit": "km2", "reported": reported})
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 @router.get("/stats/changes", summary="Areas gained and lost per side between two days", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
 def changes(
-    request: Request, conn: ConnDep, filters: FiltersDep, region: RegionDep,
+    request: Request, filters: FiltersDep, region: RegionDep,
     from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.")],
     to: Annotated[str, Query(description="Later day, YYYY-MM-DD.")],
     f: Annotated[str | None, Query(description="geojson (default), json, or csv (the totals).")] = None,
@@ -109,14 +109,14 @@ def changes(
     if before > after:
         raise InvalidParameter(f"from {before} is after to {after}", parameter="from")
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
         rows = asof.changes(conn, before, after, filters, region)
         totals = [{k: v for k, v in r.items() if not k.endswith("_geojson")} for r in rows]
         if fmt == "csv":
             return table(totals, list(totals[0]) if totals else ["source"], fmt)
         return Cached(_change_collection(rows, totals, before, after, region), GEOJSON)
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)
 
 
 def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], before: date, after: date,
@@ -137,7 +137,7 @@ def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]],
 
 @router.get("/stats/depth", summary="How far a side's area reaches from a line")
 def depth(
-    request: Request, conn: ConnDep, day: DayDep, filters: FiltersDep, region: RegionDep,
+    request: Request, day: DayDep, filters: FiltersDep, region: RegionDep,
     line: Annotated[str, Query(description="Key of the line to measure from.")] = "kursk-sumy-border",
     f: Format = None,
 ) -> Response:
@@ -149,12 +149,12 @@ def depth(
     fmt = check_format(f)
     if not filters.side:
         raise InvalidParameter("side: required, e.g. side=UA", parameter="side")
-    if not asof.line_exists(conn, line):
-        raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
 
-    def build() -> Cached:
+    def build(conn: Connection) -> Cached:
+        if not asof.line_exists(conn, line):
+            raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
         rows = asof.depth(conn, day, filters, line, region)
         return table(rows, ("source", "side", "status", "layer", "observed_on", "depth_km", "lon", "lat"), fmt,
                      {"date": day.isoformat(), "line": line, "region": region, "unit": "km"})
 
-    return cached_response(request, conn, build)
+    return cached_response(request, build)

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pytest
@@ -14,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 
 from app.db.engine import make_engine
-from app.deps import get_conn
 from app.main import create_app
 from app.services.migrate import upgrade
 from app.services.seed import seed
@@ -28,7 +28,7 @@ def client(seeded: Connection, settings: Settings, engine: Engine) -> Iterator[T
     Its writes are never committed, so no NOTIFY reaches a version watcher: the app asks the database.
     """
     app = create_app(settings.model_copy(update={"watch_writes": False}), engine)
-    app.dependency_overrides[get_conn] = lambda: seeded
+    app.state.connect = lambda: nullcontext(seeded)
     with TestClient(app) as test_client:
         yield test_client
 
