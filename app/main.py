@@ -12,7 +12,7 @@ from app import __version__
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
-from app.routes import health, ogc, places, stats
+from app.routes import health, maps, ogc, places, stats
 from app.settings import Settings
 
 
@@ -49,4 +49,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(ogc.router)
     app.include_router(stats.router)
     app.include_router(places.router)
+    app.include_router(maps.router)
+    maps.mount_assets(app)
     return app

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     cache_mb: int = Field(default=256, ge=0, description="Memory for cached responses (MB); 0 disables.")
     watch_writes: bool = Field(default=True, description=(
         "Listen for writes (PostgreSQL NOTIFY) so cache hits need no database round trip."))
+    tile_url: str | None = Field(default=None, description=(
+        "Raster tile URL template for the maps' base layer (e.g. a local tile server's .../{z}/{x}/{y}.png); "
+        "unset: our own vector layers only, and no request leaves the host."))
+    tile_attribution: str | None = Field(default=None, description="Attribution shown for tile_url.")
+    map_simplify_m: float = Field(default=150.0, ge=0, le=5000, description=(
+        "Default display simplification of map outlines (metres); areas are always from full geometries."))
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import array_agg, distinct_on
 
-from app.db.features import control_properties, feature_json
+from app.db.features import control_properties, display_geojson, feature_json
 from app.db.models import ControlArea, Line, Place, Region, ReportedFigure, Source, table_of
 
 areas = table_of(ControlArea)
@@ -122,11 +122,17 @@ def merged(rows: FromClause) -> ColumnElement[Any]:
 
 # -- control as of a day -----------------------------------------------------------------------------------
 
-def control_as_of(conn: Connection, day: date, filters: Filters) -> list[str]:
-    """GeoJSON features of every series' latest observation on or before ``day``, with its age."""
+def control_as_of(conn: Connection, day: date, filters: Filters, simplify: float | None = None) -> list[str]:
+    """GeoJSON features of every series' latest observation on or before ``day``, with its age.
+
+    ``simplify`` (degrees) thins the outlines for display; ``area_km2`` stays that of the full geometry.
+    """
     rows = latest(day, filters)
     properties = {**control_properties(rows), "age_days": literal(day) - func.lower(rows.c.valid)}
-    stmt = (select(feature_json(rows.c.id, rows.c.geojson, properties))
+    geojson: ColumnElement[Any] = rows.c.geojson
+    if simplify:
+        geojson = display_geojson(rows.c.geom, simplify)
+    stmt = (select(feature_json(rows.c.id, geojson, properties))
             .select_from(rows.join(sources, sources.c.id == rows.c.source_id))
             .order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.id))
     return list(conn.execute(stmt).scalars())
@@ -205,8 +211,11 @@ def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> Fro
 
 
 def changes(conn: Connection, before_day: date, after_day: date, filters: Filters,
-            region: str | None) -> list[dict[str, Any]]:
-    """Per series: area before and after, and the gained and lost parts (GeoJSON text) with their areas."""
+            region: str | None, simplify: float = 0.0) -> list[dict[str, Any]]:
+    """Per series: area before and after, and the gained and lost parts (GeoJSON text) with their areas.
+
+    ``simplify`` (degrees) thins the parts' outlines for display; their areas come from the full geometry.
+    """
     a = _snapshot(before_day, filters, region, "before")
     b = _snapshot(after_day, filters, region, "after")
     on = and_(*(a.c[c] == b.c[c] for c in GROUP))
@@ -226,7 +235,7 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
         return func.coalesce(func.ST_Area(func.Geography(geom)), 0.0) / 1e6
 
     def geojson(geom: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), 7)
+        return display_geojson(geom, simplify) if simplify else func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), 7)
 
     stmt = (select(sources.c.slug.label("source"), func.nullif(parts.c.side_code, "").label("side"),
                    parts.c.status, func.nullif(parts.c.layer, "").label("layer"),

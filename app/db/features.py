@@ -56,6 +56,13 @@ def feature_json(row_id: ColumnElement[Any], geojson: ColumnElement[Any],
                        ',"properties":', cast(func.json_build_object(*pairs), Text), "}")
 
 
+def display_geojson(geom: ColumnElement[Any], tolerance: float) -> ColumnElement[str]:
+    """RFC 7946 GeoJSON of a geometry simplified for display (``tolerance`` in degrees, topology kept; 5
+    decimals, about 1 m). Areas and lengths are always measured on the full geometry, never on this."""
+    shape = func.ST_SimplifyPreserveTopology(geom, tolerance) if tolerance > 0 else geom
+    return func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(shape), 5)
+
+
 def common_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
     """Provenance every history feature shows."""
     return {"key": t.c.key, "source": sources.c.slug, "notes": t.c.notes, "recorded_at": t.c.recorded_at,

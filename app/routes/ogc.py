@@ -14,6 +14,7 @@ from app.db import features
 from app.errors import InvalidParameter, NotFound
 from app.openapi import as_openapi_30
 from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
+from app.routes.maps import landing_html
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -49,9 +50,13 @@ CollectionDep = Annotated[features.Collection, Depends(_collection)]
 
 
 @router.get("/", summary="Landing page")
-def landing(request: Request, f: str | None = None) -> dict[str, Any]:
-    """Links to the API definition, the conformance classes and the collections."""
-    _format(f)
+def landing(request: Request, f: str | None = None) -> Any:
+    """Links to the API definition, the conformance classes and the collections; a browser gets the HTML page."""
+    _format(f, ("json", "html"))
+    if f == "html" or (f is None and "text/html" in request.headers.get("accept", "")):
+        with request.app.state.connect() as conn:
+            page = landing_html(request, conn)
+        return Response(page.body, media_type=page.media_type, headers={"Vary": "Accept"})
     base = str(request.base_url).rstrip("/")
     links = [
         {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "This document"},
@@ -60,6 +65,7 @@ def landing(request: Request, f: str | None = None) -> dict[str, Any]:
         {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
          "title": "Conformance classes"},
         {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "Collections"},
+        {"href": f"{base}/app", "rel": "alternate", "type": "text/html", "title": "Maps for analysts"},
     ]
     return {"title": "Frontline", "description": request.app.description, "links": links}
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
-from app.db import asof
+from app.db import asof, maplayers
 from app.errors import InvalidParameter
 from app.formats import check_format, table
 from app.params import check_known_parameters, parse_day
@@ -24,16 +24,20 @@ AREA_COLUMNS = ("day", "source", "side", "status", "layer", "observed_on", "age_
 Format = Annotated[str | None, Query(description="json (default) or csv.")]
 
 
-@router.get("/control", summary="Control areas as of a day", response_class=Response,
+@router.get("/control", summary="Control areas as of a day", response_class=Response, name="control-as-of",
             responses={200: {"content": {GEOJSON: {}}}})
 def control(request: Request, day: DayDep, filters: FiltersDep,
-            f: Annotated[str | None, Query(description="geojson (default) or json.")] = None) -> Response:
+            f: Annotated[str | None, Query(description="geojson (default) or json.")] = None,
+            simplify: Annotated[float | None, Query(ge=0, le=5000, description=(
+                "Simplify outlines for display by this many metres (topology kept); `area_km2` is always "
+                "that of the full geometry."))] = None) -> Response:
     """Each claim series' most recent observation on or before the day, with `observed_on` and `age_days`."""
-    check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
+    check_known_parameters(request, {"date", "f", "simplify"} | FILTER_PARAMETERS)
     check_format(f, ("geojson", "json"))
+    tolerance = maplayers.degrees(simplify) if simplify else None
 
     def build(conn: Connection) -> Cached:
-        found = asof.control_as_of(conn, day, filters)
+        found = asof.control_as_of(conn, day, filters, simplify=tolerance)
         envelope = {"date": day.isoformat(), "numberReturned": len(found),
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         body = b'{"type":"FeatureCollection","features":[' + ",".join(found).encode() + b"],"
@@ -42,7 +46,7 @@ def control(request: Request, day: DayDep, filters: FiltersDep,
     return cached_response(request, build)
 
 
-@router.get("/stats/area", summary="Area held per side and source on a day")
+@router.get("/stats/area", summary="Area held per side and source on a day", name="area")
 def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep,
          f: Format = None) -> Response:
     """Rows of {side, source, status, observed_on, area_km2}: geodesic km², clipped to `region` if given."""

@@ -1,0 +1,183 @@
+"""Analyst maps in the browser: snapshot, timeline, comparison, and the landing page that links them.
+
+Each page is HTML rendered by ``app.services.maps`` from the same queries the API answers with, cached and
+tagged like every other response. Everything the page shows is in its URL (date, days, filters; the view in
+the hash), so a link is a permalink.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import xstatic.pkg.jquery
+import xstatic.pkg.leaflet
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Connection
+
+from app.cache import Cached, cached_response
+from app.db import asof, maplayers
+from app.errors import InvalidParameter
+from app.params import check_known_parameters, parse_day
+from app.routes.research import FILTER_PARAMETERS, FiltersDep
+from app.services import maps, settlements
+from app.settings import Settings
+
+router = APIRouter(tags=["maps"])
+HTML = "text/html; charset=utf-8"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
+    "Display simplification of outlines in metres (default: the FRONTLINE_MAP_SIMPLIFY_M setting); "
+    "areas are always measured on the full geometry."))]
+MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify"}
+
+
+def mount_assets(app: FastAPI) -> None:
+    """Serve Leaflet and jQuery from their installed XStatic packages, and our own map assets: no CDN."""
+    app.mount("/static/leaflet", StaticFiles(directory=xstatic.pkg.leaflet.BASE_DIR), name="leaflet")
+    app.mount("/static/jquery", StaticFiles(directory=xstatic.pkg.jquery.BASE_DIR), name="jquery")
+    app.mount("/static/frontline", StaticFiles(directory=STATIC), name="frontline-static")
+
+
+def _assets(request: Request) -> maps.Assets:
+    def url(mount: str, path: str) -> str:
+        return request.url_for(mount, path=path).path
+
+    return maps.Assets(leaflet_js=url("leaflet", "leaflet.js"), leaflet_css=url("leaflet", "leaflet.css"),
+                       jquery_js=url("jquery", "jquery.min.js"), maps_js=url("frontline-static", "maps.js"),
+                       maps_css=url("frontline-static", "maps.css"))
+
+
+def _tolerance(request: Request, simplify: float | None) -> float:
+    settings: Settings = request.app.state.settings
+    return maplayers.degrees(settings.map_simplify_m if simplify is None else simplify)
+
+
+def _base(request: Request, conn: Connection, day: date | None, tolerance: float, filters: asof.Filters,
+          sources: dict[str, str]) -> maps.BaseMap:
+    settings: Settings = request.app.state.settings
+    places = maplayers.place_points(conn)
+    for place in places:
+        holders = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day) \
+            if day else []
+        place["popup"] = maps.place_popup(place, holders, day, sources) if day else f"<b>{maps.esc(place['name'])}</b>"
+    return maps.BaseMap(maplayers.region_features(conn, tolerance), maplayers.line_features(conn, day, tolerance),
+                        places, settings.tile_url, settings.tile_attribution)
+
+
+def _latest_day(conn: Connection, filters: asof.Filters) -> date:
+    days = maplayers.data_days(conn, None, date.today(), filters)
+    return days[-1] if days else date.today()
+
+
+@router.get("/maps/snapshot", summary="Map: control areas on a day", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+def snapshot(
+    request: Request, filters: FiltersDep, simplify: Simplify = None,
+    date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).")]
+    = None,
+) -> Response:
+    """Control areas by side and status, one layer per source; settlements with who holds them; km² per side."""
+    check_known_parameters(request, {"date"} | MAP_PARAMETERS)
+    wanted = parse_day(date_, "date") if date_ else None
+
+    def build(conn: Connection) -> Cached:
+        day = wanted or _latest_day(conn, filters)
+        tolerance = _tolerance(request, simplify)
+        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
+        features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify=tolerance)]
+        area_rows = asof.area_series(conn, day, day, "day", filters, None)
+        page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, sources), day,
+                                  features, area_rows, maplayers.side_styles(conn), sources)
+        return Cached(page.encode(), HTML)
+
+    return cached_response(request, build)
+
+
+@router.get("/maps/timeline", summary="Map: a time slider over the days with data", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+def timeline(
+    request: Request, filters: FiltersDep, simplify: Simplify = None,
+    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (default: the first with data).")] = None,
+    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (default: the last with data).")] = None,
+    day: Annotated[str | None, Query(description="The day shown first (default: the last).")] = None,
+    interval_ms: Annotated[int, Query(ge=100, le=10_000, description="Animation step, milliseconds.")] = 1200,
+) -> Response:
+    """The claims of each day with data, fetched from /control as the slider or the animation moves."""
+    check_known_parameters(request, {"start", "end", "day", "interval_ms"} | MAP_PARAMETERS)
+    first = parse_day(start, "start") if start else None
+    last = parse_day(end, "end") if end else None
+    shown = parse_day(day, "day") if day else None
+    if first and last and first > last:
+        raise InvalidParameter(f"start {first} is after end {last}", parameter="start")
+
+    def build(conn: Connection) -> Cached:
+        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
+        days = maplayers.data_days(conn, first, last, filters)
+        meters = request.app.state.settings.map_simplify_m if simplify is None else simplify
+        config = {"controlUrl": request.url_for("control-as-of").path, "areaUrl": request.url_for("area").path,
+                  "simplify": meters, "intervalMs": interval_ms, "filters": _filter_params(request)}
+        tolerance = _tolerance(request, simplify)
+        page = maps.timeline_page(_assets(request), _base(request, conn, None, tolerance, filters, sources), days,
+                                  shown, config, maplayers.side_styles(conn))
+        return Cached(page.encode(), HTML)
+
+    return cached_response(request, build)
+
+
+def _filter_params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k in FILTER_PARAMETERS}
+
+
+@router.get("/maps/compare", summary="Map: areas gained and lost between two days", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+def compare(
+    request: Request, filters: FiltersDep, simplify: Simplify = None,
+    from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.")] = "",
+    to: Annotated[str, Query(description="Later day, YYYY-MM-DD.")] = "",
+) -> Response:
+    """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after)."""
+    check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS)
+    if not from_ or not to:
+        raise InvalidParameter("from and to are required, e.g. ?from=2024-08-20&to=2024-11-20",
+                               parameter="from" if not from_ else "to")
+    before, after = parse_day(from_, "from"), parse_day(to, "to")
+    if before > after:
+        raise InvalidParameter(f"from {before} is after to {after}", parameter="from")
+
+    def build(conn: Connection) -> Cached:
+        tolerance = _tolerance(request, simplify)
+        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
+        rows = asof.changes(conn, before, after, filters, None, simplify=tolerance)
+        page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, sources), before,
+                                 after, rows, maplayers.side_styles(conn), sources)
+        return Cached(page.encode(), HTML)
+
+    return cached_response(request, build)
+
+
+def landing_html(request: Request, conn: Connection) -> Cached:
+    """The analysts' start page: pick a date, open a map; links for GIS tools."""
+    days = maplayers.data_days(conn, None, None, asof.Filters())
+    context: dict[str, Any] = {
+        "first_day": days[0].isoformat() if days else None, "last_day": days[-1].isoformat() if days else None,
+        "day_count": len(days), "sources": maplayers.source_list(conn),
+        "snapshot_url": request.url_for("snapshot").path, "timeline_url": request.url_for("timeline").path,
+        "compare_url": request.url_for("compare").path, "collections_url": request.url_for("collections").path,
+        "api_url": request.url_for("api").path, "docs_url": "/docs", "conformance_url":
+        request.url_for("conformance").path, "maps_css": request.url_for("frontline-static", path="maps.css").path,
+    }
+    return Cached(templates.get_template("landing.html").render(context).encode(), HTML)
+
+
+@router.get("/app", summary="The analysts' start page (HTML)", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+def app_page(request: Request) -> Response:
+    """Links to the maps, the API documentation and the collections, with date pickers."""
+    check_known_parameters(request, set())
+    return cached_response(request, lambda conn: landing_html(request, conn))

@@ -1,0 +1,129 @@
+/* Frontline maps: the view in the URL (permalinks) and the timeline slider. No dependency but Leaflet. */
+"use strict";
+
+var frontline = (function () {
+  /* Keep the map view in the URL hash (#map=zoom/lat/lon) so a link reopens the same view. */
+  function permalink(map) {
+    var match = /map=(\d+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(window.location.hash);
+    if (match) {
+      map.setView([parseFloat(match[2]), parseFloat(match[3])], parseInt(match[1], 10));
+    }
+    map.on("moveend", function () {
+      var c = map.getCenter();
+      var hash = "#map=" + map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4);
+      history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+    });
+  }
+
+  function styleFor(config, p) {
+    var grey = p.status === "contested" || p.status === "unknown" || !p.side;
+    var color = grey ? config.grey : (config.sides[p.side] || config.grey);
+    var base = config.styles[p.status] || config.styles.assessed;
+    return { color: color, fillColor: color, fillOpacity: base.fillOpacity, weight: base.weight,
+             dashArray: base.dashArray };
+  }
+
+  /* Text only: data never becomes markup. */
+  function tooltip(p) {
+    var node = document.createElement("div");
+    [p.source, (p.side || "no side") + ", " + p.status, "observed " + p.observed_on,
+     Number(p.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) + " km²"].forEach(function (line) {
+      var div = document.createElement("div");
+      div.textContent = line;
+      node.appendChild(div);
+    });
+    return node;
+  }
+
+  function query(config, extra) {
+    var params = new URLSearchParams(config.filters);
+    Object.keys(extra).forEach(function (k) { params.set(k, extra[k]); });
+    return params.toString();
+  }
+
+  /* A slider over the days with data: each day's claims come from /control, its areas from /stats/area. */
+  function timeline(map, config) {
+    var layer = L.layerGroup().addTo(map);
+    var days = config.days;
+    var dayLabel = document.getElementById("fl-day");
+    var areas = document.getElementById("fl-areas");
+    var control = L.control({ position: "bottomleft" });
+    var slider, playButton, timer = null, shown = null;
+
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "fl-slider");
+      playButton = L.DomUtil.create("button", "", div);
+      playButton.type = "button";
+      playButton.id = "fl-play";
+      playButton.textContent = "▶ play";
+      slider = L.DomUtil.create("input", "", div);
+      slider.type = "range";
+      slider.id = "fl-slider";
+      slider.min = 0;
+      slider.max = Math.max(days.length - 1, 0);
+      slider.step = 1;
+      var count = L.DomUtil.create("span", "", div);
+      count.textContent = " " + days.length + " days with data";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
+      playButton.addEventListener("click", togglePlay);
+      return div;
+    };
+    control.addTo(map);
+
+    function show(index) {
+      var day = days[index];
+      if (day === undefined || day === shown) { return; }
+      shown = day;
+      slider.value = index;
+      dayLabel.textContent = day;
+      var url = new URL(window.location.href);
+      url.searchParams.set("day", day);
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+      fetch(config.controlUrl + "?" + query(config, { date: day, simplify: config.simplify }))
+        .then(function (r) { return r.json(); })
+        .then(function (collection) {
+          if (shown !== day) { return; }
+          layer.clearLayers();
+          L.geoJSON(collection, {
+            style: function (f) { return styleFor(config, f.properties); },
+            onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
+          }).addTo(layer);
+          document.body.setAttribute("data-day-shown", day);
+        });
+      fetch(config.areaUrl + "?" + query(config, { date: day }))
+        .then(function (r) { return r.json(); })
+        .then(function (table) {
+          if (shown !== day) { return; }
+          areas.textContent = "";
+          table.rows.forEach(function (row) {
+            var div = document.createElement("div");
+            div.textContent = row.source + " · " + (row.side || "no side") + " " + row.status + " (observed " +
+              row.observed_on + "): " + Number(row.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) +
+              " km²";
+            areas.appendChild(div);
+          });
+        });
+    }
+
+    function togglePlay() {
+      if (timer) {
+        clearInterval(timer);
+        timer = null;
+        playButton.textContent = "▶ play";
+        return;
+      }
+      playButton.textContent = "❚❚ pause";
+      timer = setInterval(function () {
+        var next = (parseInt(slider.value, 10) + 1) % days.length;
+        show(next);
+      }, config.intervalMs || 1200);
+    }
+
+    var start = config.day ? days.indexOf(config.day) : -1;
+    show(start >= 0 ? start : days.length - 1);
+  }
+
+  return { permalink: permalink, timeline: timeline };
+})();
