@@ -8,17 +8,20 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test system-deps venv prestart serve lint bench bench-api geodata clean
+.PHONY: run test test-deps system-deps venv prestart serve lint bench bench-api geodata clean
 
 run: system-deps venv ## everything: packages, venv, database, migrations, seed data, server on :8000
 	$(BIN)/frontline prestart
 	$(BIN)/frontline serve
 
-test: system-deps venv lint ## lint, types, and the whole suite against a private PostGIS it starts itself
+test: test-deps venv lint ## lint, types, and the whole suite against a private PostGIS it starts itself
 	$(BIN)/pytest
 
 system-deps:
 	@bash scripts/install-system-deps.sh
+
+test-deps:  ## system-deps, and Chromium for the browser tests
+	@bash scripts/install-system-deps.sh --test
 
 venv: $(STAMP)
 
