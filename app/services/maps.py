@@ -16,7 +16,8 @@ from typing import Any
 
 import folium
 import orjson
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from app.db.maplayers import SideStyle
 
@@ -47,6 +48,17 @@ def script_json(value: Any) -> str:
                        ("\u2029", "\\u2029")):
         text = text.replace(char, code)
     return text
+
+
+class MapScript(MacroElement):  # type: ignore[misc]
+    """JavaScript run once the map exists (added as the map's last child, so it renders after the map)."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "MapScript"
+        self.code = code
 
 
 class RawHtml(Element):  # type: ignore[misc]
@@ -100,7 +112,8 @@ def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
     m = folium.Map(location=CENTRE, zoom_start=8, tiles=None, control_scale=True)
     m.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js), ("frontline", assets.maps_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css), ("frontline_css", assets.maps_css)]
-    _figure(m).header.add_child(RawHtml(f"<title>{esc(title)}</title>"), name="title")
+    _figure(m).header.add_child(RawHtml(f"<title>{esc(title)}</title><link rel='icon' href='data:,'>"),
+                                name="title")
     if base.tile_url:
         folium.TileLayer(tiles=base.tile_url, attr=base.tile_attribution or "base map", name="Base map").add_to(m)
     _add_base_layers(m, base)
@@ -144,7 +157,7 @@ def _finish(m: folium.Map, panels: Sequence[str], init: str | None = None) -> st
         _figure(m).html.add_child(RawHtml(panel))
     folium.LayerControl(collapsed=False).add_to(m)
     if init:
-        _figure(m).script.add_child(RawHtml(init))
+        m.add_child(MapScript(init))
     rendered: str = _figure(m).render()
     return rendered
 
@@ -193,9 +206,9 @@ def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], extra: str 
 
 def _area_table(rows: Sequence[Mapping[str, Any]], sources: Mapping[str, str]) -> str:
     body = "".join(
-        f"<tr><td>{esc(sources.get(r['source'], r['source']))}</td><td>{esc(r['side'] or '—')}</td>"
-        f"<td>{esc(r['status'])}</td><td>{esc(r['observed_on'])}</td><td class='fl-num'>{float(r['area_km2']):,.1f}"
-        "</td></tr>" for r in rows)
+        f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
+        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td>{esc(r['observed_on'])}</td>"
+        f"<td class='fl-num'>{float(r['area_km2']):,.1f}</td></tr>" for r in rows)
     return ("<table class='fl-table'><tr><th>source</th><th>side</th><th>status</th><th>observed</th>"
             f"<th>km²</th></tr>{body}</table>")
 
@@ -209,7 +222,7 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
     for feature in features:
         by_source.setdefault(feature["properties"]["source"], []).append(feature)
     for slug, group_features in by_source.items():
-        group = folium.FeatureGroup(name=f"Source: {esc(sources.get(slug, slug))}")
+        group = folium.FeatureGroup(name=f"Source: {esc(slug)}")
         for feature in group_features:
             p = feature["properties"]
             style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"])
@@ -245,7 +258,7 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     for row in rows:
         side = sides.get(row["side"]) if row["side"] else None
         color = side.color if side and row["status"] not in ("contested", "unknown") else GREY
-        label = f"{sources.get(row['source'], row['source'])}: {row['side'] or 'no side'} {row['status']}"
+        label = f"{row['source']}: {row['side'] or 'no side'} {row['status']}"
         group = folium.FeatureGroup(name=esc(label))
         for change, style in (("gained", {"color": color, "fillColor": color, "fillOpacity": 0.55, "weight": 1}),
                               ("lost", {"color": color, "fillColor": "#ffffff", "fillOpacity": 0.6, "weight": 2,
@@ -256,8 +269,8 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
                                ).add_to(group)
         group.add_to(m)
     body = "".join(
-        f"<tr><td>{esc(sources.get(r['source'], r['source']))}</td><td>{esc(r['side'] or '—')}</td>"
-        f"<td>{esc(r['status'])}</td><td class='fl-num'>{r['before_km2']:,.1f}</td>"
+        f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
+        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td class='fl-num'>{r['before_km2']:,.1f}</td>"
         f"<td class='fl-num fl-gain'>+{r['gained_km2']:,.1f}</td><td class='fl-num fl-loss'>−{r['lost_km2']:,.1f}</td>"
         f"<td class='fl-num'>{r['after_km2']:,.1f}</td></tr>" for r in rows)
     table = ("<table class='fl-table' id='fl-changes'><tr><th>source</th><th>side</th><th>status</th><th>before</th>"

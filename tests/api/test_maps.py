@@ -37,7 +37,7 @@ def test_snapshot_shows_the_day_the_observations_used_and_the_km2(client: TestCl
     # As of 2024-09-15: Syrskyi's claim of 2024-08-27 (1,294 km²), ISW's 2024-09-11 and the RU MoD's 2024-09-12.
     assert "2024-08-27" in page and "1,294.0" in page and "2024-09-11" in page and "2024-09-12" in page
     assert "Includes illustrative shapes" in page
-    for layer in ("Source: Institute for the Study of War", "Regions", "Border and lines", "Settlements"):
+    for layer in ("Source: isw", "Regions", "Border and lines", "Settlements"):
         assert layer in page
     assert "L.control.scale()" in page and "fl-legend" in page
 
