@@ -9,25 +9,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Dialect,
+    Float,
     FromClause,
+    Integer,
     Numeric,
     Select,
     Table,
     Text,
     and_,
+    bindparam,
     cast,
     func,
     literal,
+    null,
     or_,
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.db.models import ControlArea, Event, Line, Place, Region, Source, table_of
 from app.params import DateInterval
@@ -96,19 +103,21 @@ class Collection:
         """The column a property filter compares."""
         return sources.c.slug if name == "source" else self.table.c[self.filters[name]]
 
-    def temporal_match(self, interval: DateInterval) -> ColumnElement[bool]:
-        """Rows whose days overlap the closed interval (open ends allowed)."""
+    def temporal_match(self, start: ColumnElement[Any] | None, end: ColumnElement[Any] | None
+                       ) -> ColumnElement[bool]:
+        """Rows whose days overlap the closed interval [start, end]; None is an open end."""
         t = self.table
         if self.temporal is None:
             return true()
         if self.temporal == "occurred_on":
             bounds = []
-            if interval.start:
-                bounds.append(t.c.occurred_on >= interval.start)
-            if interval.end:
-                bounds.append(t.c.occurred_on <= interval.end)
+            if start is not None:
+                bounds.append(t.c.occurred_on >= start)
+            if end is not None:
+                bounds.append(t.c.occurred_on <= end)
             return and_(*bounds)
-        wanted = func.daterange(cast(literal(interval.start), Date), cast(literal(interval.end), Date), "[]")
+        wanted = func.daterange(cast(start if start is not None else null(), Date),
+                                cast(end if end is not None else null(), Date), "[]")
         overlaps = t.c.valid.op("&&")(wanted)
         return overlaps if self.temporal == "valid" else or_(t.c.valid.is_(None), overlaps)
 
@@ -162,6 +171,38 @@ def _from(collection: Collection, columns: Sequence[Any]) -> Select[Any]:
     return select(*columns).select_from(t.join(sources, sources.c.id == t.c.source_id))
 
 
+@dataclass(frozen=True)
+class PageShape:
+    """Which conditions an items query has; their values are bound when it runs."""
+
+    collection_id: str
+    start: bool
+    end: bool
+    bbox: bool
+    filters: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The SQL of one query shape, compiled once: building and compiling it cost more than running it."""
+    collection = COLLECTIONS[shape.collection_id]
+    t = collection.table
+    where: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
+    if shape.start or shape.end:
+        where.append(collection.temporal_match(bindparam("start", type_=Date) if shape.start else None,
+                                               bindparam("end", type_=Date) if shape.end else None))
+    if shape.bbox:
+        where.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(
+            *(bindparam(b, type_=Float) for b in ("minx", "miny", "maxx", "maxy")), 4326)))
+    where.extend(collection.filter_column(name) == func.any(bindparam(f"filter_{name}", type_=ARRAY(Text)))
+                 for name in shape.filters)
+    feature = feature_json(t.c.id, t.c.geojson, collection.properties(t))
+    stmt = (_from(collection, [feature, func.count().over()]).where(*where)
+            .order_by(t.c.id).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
+    compiled = stmt.compile(dialect=dialect)
+    return compiled.string, dict(compiled.params)
+
+
 def page_items(
     conn: Connection,
     collection: Collection,
@@ -172,22 +213,23 @@ def page_items(
     limit: int,
     offset: int,
 ) -> Page:
-    """Current versions matching the filters, in id order, one page of them."""
-    t = collection.table
-    where: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
+    """Current versions matching the filters, in id order, one page of them, and how many match in all."""
+    shape = PageShape(collection.id, bool(interval and interval.start), bool(interval and interval.end),
+                      bbox is not None, tuple(sorted(filters)))
+    sql, params = _page_sql(shape, conn.dialect)
+    params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in filters.items()}}
     if interval:
-        where.append(collection.temporal_match(interval))
+        params.update(start=interval.start, end=interval.end)
     if bbox:
-        where.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(*bbox, 4326)))
-    where.extend(collection.filter_column(name).in_(values) for name, values in filters.items())
-    feature = feature_json(t.c.id, t.c.geojson, collection.properties(t))
-    stmt = (_from(collection, [feature, func.count().over()]).where(*where)
-            .order_by(t.c.id).limit(limit).offset(offset))
-    rows = conn.execute(stmt).all()
+        params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+    rows = conn.exec_driver_sql(sql, params).all()
     if rows:
         return Page([r[0] for r in rows], rows[0][1])
-    matched = conn.execute(_from(collection, [func.count()]).where(*where)).scalar_one()
-    return Page([], matched)
+    if offset == 0:
+        return Page([], 0)
+    # Past the last page: count the matches alone (the first page of the same query would say it too).
+    first = conn.exec_driver_sql(sql, {**params, "offset": 0, "limit": 1}).first()
+    return Page([], first[1] if first else 0)
 
 
 def get_item(conn: Connection, collection: Collection, feature_id: str) -> str | None:
