@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from app.db.engine import database_url, make_engine
 from app.embedded import EmbeddedCluster
 from app.errors import FrontlineError
-from app.services import importer
+from app.services import importer, profiles
 from app.services import migrate as migrations
 from app.services import seed as seeding
 from app.settings import Settings
@@ -132,8 +132,11 @@ def _wait_for_database(settings: Settings, seconds: float) -> None:
 def import_(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Files or directories (GeoJSON[.gz], GPKG, SHP, KML).")],
-    source: Annotated[str, typer.Option(help="Source slug; created when unknown.")],
-    status: Annotated[str, typer.Option(help="claimed | assessed | confirmed | contested | unknown")],
+    profile: Annotated[str | None, typer.Option(help=(
+        "Import profile: a name (`frontline profiles` lists them) or a .toml file. Replaces the options "
+        "below."))] = None,
+    source: Annotated[str | None, typer.Option(help="Source slug; created when unknown.")] = None,
+    status: Annotated[str | None, typer.Option(help="claimed | assessed | confirmed | contested | unknown")] = None,
     side: Annotated[str | None, typer.Option(help="Side code (must exist, e.g. UA, RU).")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read, and recorded with the areas.")] = None,
     on: Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"],
@@ -142,8 +145,17 @@ def import_(
 ) -> None:
     """Import control areas; one transaction per file; exit 1 when any file was rejected."""
     settings = _settings(ctx)
-    day: date | None = on.date() if on else None
-    options = importer.ImportOptions(source, side, status, layer, day, source_kind)
+    plan: importer.Plan
+    if profile:
+        given = [f"--{n}" for n, v in (("source", source), ("status", status), ("side", side), ("layer", layer),
+                                        ("date", on)) if v is not None]
+        if given:
+            raise FrontlineError(f"--profile decides {', '.join(given)} itself: give one or the other")
+        plan = profiles.load_profile(profile, settings.profiles_dir)
+    else:
+        if source is None or status is None:
+            raise FrontlineError("give --profile NAME, or --source and --status (and --side)")
+        plan = importer.ImportOptions(source, side, status, layer, on.date() if on else None, source_kind)
     files = importer.discover(paths)
     engine = make_engine(settings)
     started = time.perf_counter()
@@ -158,11 +170,20 @@ def import_(
             if report.error:
                 progress.console.print(f"[red]rejected[/]: {report.error}")
 
-        reports = importer.import_paths(engine, files, options, on_file)
+        reports = importer.import_paths(engine, files, plan, on_file)
     engine.dispose()
     _summary(reports, time.perf_counter() - started)
     if any(r.outcome == "rejected" for r in reports):
         raise typer.Exit(1)
+
+
+@app.command("profiles")
+def list_profiles(ctx: typer.Context) -> None:
+    """List the import profiles: shipped ones and those in FRONTLINE_PROFILES_DIR."""
+    table = Table("name", "source", "date from", "rules", "description", title="import profiles")
+    for p in profiles.available(_settings(ctx).profiles_dir):
+        table.add_row(p.name, p.source, p.dates.from_, str(len(p.rule)), p.description)
+    console.print(table)
 
 
 def _summary(reports: list[importer.FileReport], seconds: float) -> None:
@@ -171,11 +192,29 @@ def _summary(reports: list[importer.FileReport], seconds: float) -> None:
     for label, value in (
         ("files", len(reports)), *outcomes.items(), ("features read", sum(r.features for r in reports)),
         ("rows written", sum(r.inserted for r in reports)), ("repaired", sum(r.repaired for r in reports)),
-        ("skipped", sum(r.skipped for r in reports)), ("superseded", sum(r.superseded for r in reports)),
+        ("skipped", sum(r.skipped for r in reports)), ("matched no rule", sum(r.unmatched for r in reports)),
+        ("superseded", sum(r.superseded for r in reports)),
     ):
         table.add_row(label, str(value))
     table.add_row("seconds", f"{seconds:.1f}")
     console.print(table)
+    by_rule: dict[str, int] = {}
+    for report in reports:
+        for label, count in report.by_rule.items():
+            by_rule[label] = by_rule.get(label, 0) + count
+    if by_rule:
+        rules = Table("profile rule", "features", title="features per rule")
+        for label, count in by_rule.items():
+            rules.add_row(label, str(count))
+        console.print(rules)
+    figures = [f for r in reports for f in r.figures]
+    if figures:
+        compared = Table("day", "claim", "publisher's figure", "our geodesic km²", "difference",
+                         title="publisher's figures beside our geodesic areas")
+        for f in figures:
+            difference = "-" if f["difference_pct"] is None else f"{f['difference_pct']:+.2f} %"
+            compared.add_row(f["day"], f["key"], f"{f['reported']:,.2f}", f"{f['measured_km2']:,.2f}", difference)
+        console.print(compared)
 
 
 @app.command()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     tile_attribution: str | None = Field(default=None, description="Attribution shown for tile_url.")
     map_simplify_m: float = Field(default=150.0, ge=0, le=5000, description=(
         "Default display simplification of map outlines (metres); areas are always from full geometries."))
+    profiles_dir: Path | None = Field(default=None, description=(
+        "A directory of your own import profiles (*.toml); they shadow shipped profiles of the same name."))
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 

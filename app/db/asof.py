@@ -120,6 +120,13 @@ def merged(rows: FromClause) -> ColumnElement[Any]:
     return case((func.count() == 1, array_agg(rows.c.geom)[1]), else_=union)
 
 
+def claim_area_km2(conn: Connection, key: str) -> float:
+    """Geodesic area (km²) of the union of a claim's current polygons."""
+    stmt = select(func.ST_Area(func.Geography(func.ST_Union(areas.c.geom))) / 1e6).where(
+        areas.c.key == key, areas.c.superseded_at.is_(None))
+    return float(conn.execute(stmt).scalar_one() or 0.0)
+
+
 # -- control as of a day -----------------------------------------------------------------------------------
 
 def control_as_of(conn: Connection, day: date, filters: Filters, simplify: float | None = None) -> list[str]:
@@ -190,7 +197,10 @@ def reported_figures(conn: Connection, start: date, end: date, filters: Filters,
         where.append(f.c.region_key == region)
     stmt = (select(f.c.refers_to.label("day"), sources.c.slug.label("source"), f.c.side_code.label("side"),
                    f.c.status, f.c.metric, f.c.value, f.c.unit, f.c.region_key.label("region"), f.c.quote,
-                   f.c.published_in, f.c.url, f.c.key)
+                   f.c.published_in, f.c.url, f.c.key,
+                   # A publisher's own figure imported beside our measurement of the same claim (profiles).
+                   f.c.properties["measured_km2"].as_float().label("measured_km2"),
+                   f.c.properties["difference_pct"].as_float().label("difference_pct"))
             .select_from(f.join(sources, sources.c.id == f.c.source_id)).where(*where)
             .order_by(f.c.refers_to, sources.c.slug))
     return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -90,7 +90,8 @@ def area_series(
         if fmt == "csv":
             merged = [{"kind": "measured", **r} for r in rows] + [{"kind": "reported", **r} for r in reported]
             merged.sort(key=lambda r: (r["day"], r["kind"]))
-            return table(merged, ("kind", *AREA_COLUMNS, "metric", "value", "unit", "published_in", "url"), fmt)
+            return table(merged, ("kind", *AREA_COLUMNS, "metric", "value", "unit", "measured_km2",
+                                  "difference_pct", "published_in", "url"), fmt)
         return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), "step": step,
                                                "region": region, "unit": "km2", "reported": reported})
 

@@ -5,6 +5,10 @@ options) writes nothing either. Each file is read with pyogrio, reprojected to E
 invalid rings repaired, empty geometries skipped with a warning) and recorded as new versions of the claim
 ``source / side / status / layer / day`` — a second publication of the same claim supersedes the first in
 transaction time, and both stay in history.
+
+A file is read either with fixed options (``ImportOptions``: one source, side, status and layer for every
+feature) or with an import profile (``app.services.profiles``), whose rules sort each feature into a claim
+series or skip it, counted either way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import orjson
@@ -23,11 +28,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import Range
 
 from app.db import reference
+from app.db.asof import claim_area_km2
 from app.db.history import record_versions
-from app.db.models import STATUSES, ControlArea, table_of
+from app.db.models import STATUSES, ControlArea, ReportedFigure, table_of
 from app.errors import ImportRejected, InvalidParameter
 from app.services.dates import DATE_COLUMNS, BadDate, check_plausible, date_from_name, parse_date
 from app.services.geometry import NotPolygonal, clean_polygonal, out_of_range
+from app.services.profiles import Profile, Rule, check_against_database
 
 SUFFIXES = (".geojson", ".json", ".geojson.gz", ".json.gz", ".gpkg", ".shp", ".kml", ".kmz")
 
@@ -43,9 +50,6 @@ class ImportOptions:
     day: date | None = None
     source_kind: str = "osint"
 
-    def key_for(self, day: date) -> str:
-        """The claim key: one source's statement about one side, status and layer on one day."""
-        return f"{self.source}/{self.side or '-'}/{self.status}/{self.layer or '-'}/{day.isoformat()}"
 
 
 @dataclass
@@ -60,6 +64,9 @@ class FileReport:
     inserted: int = 0
     superseded: int = 0
     days: list[str] = field(default_factory=list)
+    unmatched: int = 0  # features no profile rule matched (counted, not written)
+    by_rule: dict[str, int] = field(default_factory=dict)  # profile rule label -> features (kept or skipped)
+    figures: list[dict[str, Any]] = field(default_factory=list)  # publisher's figure beside our geodesic area
     messages: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -78,8 +85,14 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def validate_options(conn: Connection, options: ImportOptions) -> None:
-    """Refuse bad options before any file is read."""
+Plan = ImportOptions | Profile
+
+
+def validate_options(conn: Connection, options: Plan) -> None:
+    """Refuse bad options, or a profile naming an unknown side, before any file is read."""
+    if isinstance(options, Profile):
+        check_against_database(conn, options)
+        return
     if options.status not in STATUSES:
         raise InvalidParameter(f"unknown status '{options.status}': use one of {', '.join(STATUSES)}",
                                parameter="status")
@@ -96,7 +109,7 @@ def validate_options(conn: Connection, options: ImportOptions) -> None:
 def import_paths(
     engine: Engine,
     paths: Sequence[Path],
-    options: ImportOptions,
+    options: Plan,
     on_file: Callable[[FileReport], None] | None = None,
 ) -> list[FileReport]:
     """Import every file under ``paths``, each in its own transaction; report on each."""
@@ -114,7 +127,7 @@ def import_paths(
     return reports
 
 
-def import_file(conn: Connection, path: Path, options: ImportOptions) -> FileReport:
+def import_file(conn: Connection, path: Path, options: Plan) -> FileReport:
     """Import one file inside a savepoint on ``conn``: all of it, or (rejected) nothing of it."""
     started = time.perf_counter()
     report = FileReport(path)
@@ -132,9 +145,15 @@ def import_file(conn: Connection, path: Path, options: ImportOptions) -> FileRep
     return report
 
 
-def file_digest(path: Path, options: ImportOptions) -> str:
-    """Hash of the file's bytes and the options it is imported with."""
-    digest = hashlib.sha256(orjson.dumps(asdict(options), default=str, option=orjson.OPT_SORT_KEYS))
+def _options_json(options: Plan) -> dict[str, Any]:
+    if isinstance(options, Profile):
+        return {"profile": options.name, **orjson.loads(options.model_dump_json(by_alias=True))}
+    return orjson.loads(orjson.dumps(asdict(options), default=str))
+
+
+def file_digest(path: Path, options: Plan) -> str:
+    """Hash of the file's bytes and the options (or profile) it is imported with."""
+    digest = hashlib.sha256(orjson.dumps(_options_json(options), option=orjson.OPT_SORT_KEYS))
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -167,59 +186,145 @@ def _feature_day(row: gpd.pd.Series, columns: list[str], fallback: date | None, 
     return fallback
 
 
-def _write(conn: Connection, path: Path, options: ImportOptions, digest: str, report: FileReport) -> None:
-    frame = read_frame(path, options.layer)
+def claim_key(source: str, side: str | None, status: str, layer: str | None, day: date) -> str:
+    """The claim key: one source's statement about one side, status and layer on one day."""
+    return f"{source}/{side or '-'}/{status}/{layer or '-'}/{day.isoformat()}"
+
+
+def _count(counter: dict[str, int], label: str) -> None:
+    counter[label] = counter.get(label, 0) + 1
+
+
+def _write(conn: Connection, path: Path, options: Plan, digest: str, report: FileReport) -> None:
+    profile = options if isinstance(options, Profile) else None
+    fixed = options if isinstance(options, ImportOptions) else None
+    frame = read_frame(path, fixed.layer if fixed else None)
     name_day = date_from_name(path)
     date_columns = [c for c in DATE_COLUMNS if c in frame.columns]
-    rows = []
+    rows: list[dict[str, Any]] = []
+    figures: dict[str, dict[str, Any]] = {}
+    unmatched_names: list[str] = []
     for index, row in frame.iterrows():
         label = f"{path.name} feature {index}"
+        properties = {k: _jsonable(v) for k, v in row.items() if k != "geometry"}
         try:
             cleaned = clean_polygonal(row.geometry)
         except NotPolygonal as exc:
-            raise ImportRejected(
-                f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)"
-            ) from None
+            if fixed:
+                raise ImportRejected(
+                    f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)"
+                ) from None
+            report.skipped += 1
+            _count(report.by_rule, f"skipped: {exc} (not territory)")
+            continue
         if cleaned.geom is None:
             report.skipped += 1
             report.messages.append(f"{label}: skipped, null or empty geometry")
             continue
         if out_of_range(cleaned.geom):
             raise ImportRejected(f"{label}: coordinates outside longitude/latitude range: is the CRS declared?")
+        target: Rule | ImportOptions | None = profile.classify(properties, cleaned.geom) if profile else fixed
+        if target is None:
+            report.unmatched += 1
+            unmatched_names.append(str(properties.get("name") or index)[:60])
+            continue
+        if isinstance(target, Rule):
+            _count(report.by_rule, f"skipped: {target.label}" if target.skip else target.label)
+            if target.skip:
+                report.skipped += 1
+                continue
         if cleaned.repair:
             report.repaired += 1
             report.messages.append(f"{label}: repaired ({cleaned.repair})")
         try:
-            day = check_plausible(_feature_day(row, date_columns, name_day, options))
+            if profile:
+                day, published = profile.day(path, properties)
+                if day is None:
+                    raise BadDate(f"no date (the profile reads it from {profile.dates.from_})")
+                if published:
+                    properties["published_at"] = published.isoformat()
+            else:
+                assert fixed is not None
+                day = _feature_day(row, date_columns, name_day, fixed)
+            check_plausible(day)
         except BadDate as exc:
             raise ImportRejected(f"{label}: {exc}") from None
-        properties = {k: _jsonable(v) for k, v in row.items() if k != "geometry"}
+        assert target.status is not None
+        key = claim_key(options.source, target.side, target.status, target.layer, day)
         rows.append({
-            "key": options.key_for(day), "side_code": options.side, "status": options.status,
-            "valid": Range(day, day + timedelta(days=1)), "layer": options.layer,
+            "key": key, "side_code": target.side, "status": target.status,
+            "valid": Range(day, day + timedelta(days=1)), "layer": target.layer,
             "name": properties.get("name") if isinstance(properties.get("name"), str) else None,
             "geom": cleaned.geom, "properties": properties, "notes": None,
         })
+        if isinstance(target, Rule) and target.figure:
+            _add_figure(figures, key, target, day, properties, label)
     report.features = len(frame)
+    if profile and unmatched_names:
+        report.messages.append(f"{path.name}: {len(unmatched_names)} features matched no rule of profile "
+                               f"'{profile.name}' and were not written, e.g. {unmatched_names[0]!r}")
     if not rows:
-        raise ImportRejected(f"{path.name}: no polygon to import ({report.skipped} empty geometries skipped)")
-    source_id = reference.get_or_create_source(conn, options.source, kind=options.source_kind)
+        raise ImportRejected(f"{path.name}: no polygon to import ({report.skipped} skipped, "
+                             f"{report.unmatched} matched no rule)")
+    source_id = reference.get_or_create_source(conn, options.source, profile.source_name if profile else None,
+                                               kind=options.source_kind)
     for row in rows:
         row["source_id"] = source_id
     report.days = sorted({r["valid"].lower.isoformat() for r in rows})
     batch = reference.add_batch(
-        conn, content_hash=digest, file_name=path.name, source_id=source_id,
-        options=orjson.loads(orjson.dumps(asdict(options), default=str)),
+        conn, content_hash=digest, file_name=path.name, source_id=source_id, options=_options_json(options),
         features=report.features, repaired=report.repaired, skipped=report.skipped, report=report.messages,
     )
     counts = record_versions(conn, table_of(ControlArea), rows, batch)
     report.inserted, report.superseded = counts.inserted, counts.superseded
+    if figures:
+        report.figures = _record_figures(conn, figures, source_id, batch, path)
+
+
+def _add_figure(figures: dict[str, dict[str, Any]], key: str, rule: Rule, day: date, properties: dict[str, Any],
+                label: str) -> None:
+    """Add a feature's publisher figure to its claim's total (a claim may be drawn as several polygons)."""
+    assert rule.figure is not None
+    value = properties.get(rule.figure.attribute)
+    if not isinstance(value, int | float):
+        raise ImportRejected(f"{label}: attribute '{rule.figure.attribute}' is {value!r}, not a number")
+    entry = figures.setdefault(key, {"rule": rule, "day": day, "value": 0.0, "features": 0})
+    entry["value"] += float(value)
+    entry["features"] += 1
+
+
+def _record_figures(conn: Connection, figures: dict[str, dict[str, Any]], source_id: int, batch: int,
+                    path: Path) -> list[dict[str, Any]]:
+    """Write each claim's publisher figure beside our geodesic area of the same claim; return the comparison."""
+    compared, rows = [], []
+    for key, entry in figures.items():
+        rule, figure = entry["rule"], entry["rule"].figure
+        measured = claim_area_km2(conn, key)
+        difference = (entry["value"] - measured) / measured * 100 if measured else None
+        comparison = {"key": key, "day": entry["day"].isoformat(), "metric": figure.metric,
+                      "reported": round(entry["value"], 3), "measured_km2": round(measured, 3),
+                      "difference_pct": None if difference is None else round(difference, 2)}
+        compared.append(comparison)
+        rows.append({
+            "key": f"{key}#{figure.metric}", "source_id": source_id, "refers_to": entry["day"],
+            "published_on": None, "side_code": rule.side, "region_key": figure.region, "metric": figure.metric,
+            "value": entry["value"], "unit": figure.unit, "status": rule.status, "quote": None,
+            "published_in": path.name, "url": None,
+            "notes": f"The publisher's own figure, summed over {entry['features']} feature(s); our geodesic area "
+                     "of the same claim is in properties.measured_km2.",
+            "properties": {"claim_key": key, "measured_km2": comparison["measured_km2"],
+                           "difference_pct": comparison["difference_pct"]},
+        })
+    record_versions(conn, table_of(ReportedFigure), rows, batch)
+    return compared
 
 
 def _jsonable(value: object) -> object:
-    """Attribute values as JSON: NaN and NaT become null, everything else passes or becomes a string."""
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
+    """Attribute values as JSON: NaN and NaT become null, arrays lists, anything else unknown a string."""
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, str | int | float | bool):
