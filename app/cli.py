@@ -14,6 +14,8 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from app import auth
+from app.db import tokens
 from app.db.engine import database_url, make_engine
 from app.embedded import EmbeddedCluster
 from app.errors import FrontlineError
@@ -25,6 +27,9 @@ from app.settings import Settings
 app = typer.Typer(help="Frontline: who holds which territory on which date.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster in the data directory.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+token_app = typer.Typer(help="API tokens: reads are public by default, writes need a write token.",
+                        no_args_is_help=True)
+app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 
@@ -215,6 +220,48 @@ def _summary(reports: list[importer.FileReport], seconds: float) -> None:
             difference = "-" if f["difference_pct"] is None else f"{f['difference_pct']:+.2f} %"
             compared.add_row(f["day"], f["key"], f"{f['reported']:,.2f}", f"{f['measured_km2']:,.2f}", difference)
         console.print(compared)
+
+
+@token_app.command("create")
+def token_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Who uses it (shown in the audit log).")],
+    scope: Annotated[str, typer.Option(help="read | write | admin (each includes the ones before it).")] = "write",
+) -> None:
+    """Make a token and print it: it is shown this once, and stored only as a keyed hash."""
+    settings = _settings(ctx)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        token = auth.create_token(conn, settings.secret_key, name, scope)
+    engine.dispose()
+    err.print(f"token '{name}' ({scope}) created; copy it now, it is not shown again:")
+    console.print(token)
+
+
+@token_app.command("list")
+def token_list(ctx: typer.Context) -> None:
+    """List the tokens (names, scopes, when made and revoked; never the secrets)."""
+    engine = make_engine(_settings(ctx))
+    with engine.connect() as conn:
+        rows = tokens.list_tokens(conn)
+    engine.dispose()
+    table = Table("name", "scope", "created", "revoked", title="API tokens")
+    for row in rows:
+        table.add_row(row["name"], row["scope"], f"{row['created_at']:%Y-%m-%d %H:%M}",
+                      f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
+    """Revoke a token: it stops working at once; its name stays in the audit log."""
+    engine = make_engine(_settings(ctx))
+    with engine.begin() as conn:
+        revoked = tokens.revoke_token(conn, name)
+    engine.dispose()
+    if not revoked:
+        raise FrontlineError(f"no live token named '{name}'")
+    console.print(f"token '{name}' revoked")
 
 
 @app.command()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("frontline")
 
@@ -30,6 +32,48 @@ class InvalidParameter(FrontlineError):
 
     status_code = 400
     title = "Invalid parameter"
+
+
+class Unauthorized(FrontlineError):
+    """No token, or an unknown or revoked one."""
+
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(FrontlineError):
+    """A token whose scope does not allow this."""
+
+    status_code = 403
+    title = "Forbidden"
+
+
+class PreconditionFailed(FrontlineError):
+    """If-Match names a version that is no longer current."""
+
+    status_code = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequired(FrontlineError):
+    """A correction without If-Match."""
+
+    status_code = 428
+    title = "Precondition required"
+
+
+class TooLarge(FrontlineError):
+    """A body or geometry over the configured limits."""
+
+    status_code = 413
+    title = "Content too large"
+
+
+class Unprocessable(FrontlineError):
+    """A well-formed body whose content cannot be stored (names the field)."""
+
+    status_code = 422
+    title = "Unprocessable content"
 
 
 class NotFound(FrontlineError):
@@ -60,20 +104,22 @@ class EmbeddedDatabaseError(FrontlineError):
     title = "Database unavailable"
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+            ) -> JSONResponse:
     """An application/problem+json response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def register_error_handlers(app: FastAPI) -> None:
-    """Map domain errors, validation errors and database outages to problem+json."""
+    """Map domain errors, validation errors, unknown routes and database outages to problem+json."""
 
     @app.exception_handler(FrontlineError)
     async def _domain(request: Request, exc: FrontlineError) -> JSONResponse:
         if exc.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.detail)
-        return problem(exc.status_code, exc.title, exc.detail, **exc.extra)
+        headers = {"WWW-Authenticate": 'Bearer realm="frontline"'} if exc.status_code == 401 else None
+        return problem(exc.status_code, exc.title, exc.detail, headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,10 +129,25 @@ def register_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
+        if errors and errors[0]["in"] == "body":  # a request body that does not fit its schema
+            return problem(422, "Unprocessable content", detail, field=errors[0]["parameter"], errors=errors)
         return problem(400, "Invalid parameter", detail, parameter=errors[0]["parameter"] if errors else None,
                        errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route {request.url.path} (see /api)"
+        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, detail, dict(exc.headers or {}) or None)
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: DBAPIError) -> JSONResponse:
         log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
-        return problem(503, "Database unavailable", "The database cannot be reached; try again shortly.")
+        return problem(503, "Database unavailable", "The database cannot be reached; try again shortly.",
+                       {"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s: unexpected error", request.method, request.url.path)
+        return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")

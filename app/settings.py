@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The development default of ``secret_key``; production mode refuses it.
+DEV_SECRET = "frontline-development-secret-change-me"
 #: Where the repository's own files (migrations, seed geodata) live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,23 @@ class Settings(BaseSettings):
         "A directory of your own import profiles (*.toml); they shadow shipped profiles of the same name."))
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
+
+    production: bool = Field(default=False, description=(
+        "Production mode: the app refuses to start while secret_key is the development default."))
+    secret_key: str = Field(default=DEV_SECRET, min_length=16, description=(
+        "Key of the HMAC that API tokens are stored under; set your own (e.g. `openssl rand -hex 32`)."))
+    require_read_token: bool = Field(default=False, description="Reads need a token too (default: public).")
+    cors_origins: list[str] = Field(default_factory=list, description=(
+        "Origins allowed to write from a browser (JSON list); reads are open to every origin."))
+    max_body_bytes: int = Field(default=5_000_000, ge=1_000, description="Largest write body accepted (413).")
+    max_vertices: int = Field(default=200_000, ge=10, description="Most vertices in one written geometry (413).")
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.production and self.secret_key == DEV_SECRET:
+            raise ValueError("FRONTLINE_PRODUCTION is set but FRONTLINE_SECRET_KEY is the development default: "
+                             "set a secret of your own")
+        return self
 
     @property
     def uses_embedded_db(self) -> bool:

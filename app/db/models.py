@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 STATUSES = ("claimed", "assessed", "confirmed", "contested", "unknown")
 SOURCE_KINDS = ("government", "military", "osint", "media", "academic", "reference")
+SCOPES = ("read", "write", "admin")  # each includes the ones before it
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -239,6 +240,42 @@ class ReportedFigure(Versioned, Base):
     extra_args = (
         CheckConstraint(_in("status", STATUSES), name="status"),
         Index("ix_reported_figures_refers_to", "refers_to"),
+    )
+
+
+class ApiToken(Base):
+    """An API token: shown once when created, stored only as a keyed hash; revoked, never deleted."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    scope: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint(_in("scope", SCOPES), name="scope"),)
+
+
+class AuditEntry(Base):
+    """Who (token name) wrote what, and when: one row per write request that changed something."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    token_name: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text, doc="create, correct or retract")
+    collection: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    row_ids: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"),
+                                               doc="Rows inserted (create, correct) or closed (retract).")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+    __table_args__ = (
+        CheckConstraint(_in("action", ("create", "correct", "retract")), name="action"),
+        Index("ix_audit_log_at", "at"),
     )
 
 
