@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from app import __version__
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
-from app.routes import health, maps, ogc, places, stats
+from app.routes import health, maps, ogc, places, stats, writes
+from app.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.settings import Settings
 
 
@@ -43,14 +45,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Requests only read: autocommit spares each one a BEGIN and a ROLLBACK round trip. Tests swap in their
     # own rolled-back transaction.
     app.state.connect = engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    app.state.begin = engine.begin  # writes: one transaction each
     app.state.cache = cache
     app.state.version_watcher = watcher
     app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher)
+    # Reads are open to every origin; writes from a browser only from the configured ones.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins or ["*"],
+                       allow_methods=["GET", "HEAD", "OPTIONS"] + (["POST", "PUT", "DELETE"] if settings.cors_origins
+                                                                   else []),
+                       allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+                       expose_headers=["ETag", "Location"])
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ogc.router)
     app.include_router(stats.router)
     app.include_router(places.router)
     app.include_router(maps.router)
+    app.include_router(writes.router)
     maps.mount_assets(app)
     return app

@@ -206,6 +206,19 @@ def reported_figures(conn: Connection, start: date, end: date, filters: Filters,
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def figure_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    """A reported figure's current version, by key."""
+    f = figures
+    stmt = (select(f.c.id, f.c.key, sources.c.slug.label("source"), f.c.refers_to, f.c.published_on,
+                   f.c.side_code.label("side"), f.c.region_key.label("region"), f.c.metric, f.c.value, f.c.unit,
+                   f.c.status, f.c.quote, f.c.published_in, f.c.url, f.c.notes, f.c.properties.label("attributes"),
+                   f.c.recorded_at)
+            .select_from(f.join(sources, sources.c.id == f.c.source_id))
+            .where(f.c.key == key, f.c.superseded_at.is_(None)).order_by(f.c.id))
+    row = conn.execute(stmt).first()
+    return dict(row._mapping) if row else None
+
+
 # -- changes between two days ------------------------------------------------------------------------------
 
 def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> FromClause:

@@ -232,15 +232,28 @@ def page_items(
     return Page([], first[1] if first else 0)
 
 
-def get_item(conn: Connection, collection: Collection, feature_id: str) -> str | None:
-    """A feature by row id (any version, current or superseded), or by key (the current version)."""
+@dataclass(frozen=True)
+class Item:
+    """One stored version: its row id, key, whether it is current, and its GeoJSON Feature."""
+
+    id: int
+    key: str
+    current: bool
+    feature: str
+
+
+def get_item(conn: Connection, collection: Collection, feature_id: str) -> Item | None:
+    """A feature by row id (any version, current or superseded), or by key (its current version; the first
+    polygon when a claim is drawn as several)."""
     t = collection.table
     if feature_id.isdigit() and int(feature_id) >= 2**63:
         return None
     match = t.c.id == int(feature_id) if feature_id.isdigit() else and_(
         t.c.key == feature_id, t.c.superseded_at.is_(None))
-    stmt = _from(collection, [feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)
-    return conn.execute(stmt).scalar_one_or_none()
+    stmt = _from(collection, [t.c.id, t.c.key, t.c.superseded_at.is_(None),
+                              feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)
+    row = conn.execute(stmt.order_by(t.c.id).limit(1)).first()
+    return Item(*row) if row else None
 
 
 def extent(conn: Connection, collection: Collection) -> tuple[list[float] | None, list[date | None] | None]:

@@ -9,12 +9,13 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.cache import Cached, cached_response
+from app.cache import CACHE_CONTROL, Cached, cached_response
 from app.db import features
 from app.errors import InvalidParameter, NotFound
 from app.openapi import as_openapi_30
 from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
 from app.routes.maps import landing_html
+from app.services import writes
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -181,21 +182,26 @@ def _page_links(request: Request, matched: int, limit: int, offset: int) -> list
     return links
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature", name="item",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/collections/{collection_id}/items/{feature_id:path}", summary="One feature", name="item",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
 def item(request: Request, coll: CollectionDep,
          feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
          f: str | None = None) -> Response:
-    """One feature; superseded versions stay reachable by their id."""
-    _format(f, ("json", "geojson"))
+    """One feature; superseded versions stay reachable by their id.
 
-    def build(conn: Connection) -> Cached:
+    The ETag names this version of the thing: send it as If-Match to correct or retract it.
+    """
+    _format(f, ("json", "geojson"))
+    with request.app.state.connect() as conn:
         found = features.get_item(conn, coll, feature_id)
         if found is None:
             raise NotFound(f"no feature '{feature_id}' in collection '{coll.id}'")
-        links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
-                 {"href": str(request.url_for("collection", collection_id=coll.id)), "rel": "collection",
-                  "type": "application/json"}]
-        return Cached(found[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}", GEOJSON)
-
-    return cached_response(request, build)
+        ids = writes.current_rows(conn, coll.table, found.key, lock=False) if found.current else [found.id]
+    headers = {"ETag": writes.version_tag(ids), "Cache-Control": CACHE_CONTROL}
+    if request.headers.get("if-none-match", "").strip() == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
+             {"href": str(request.url_for("collection", collection_id=coll.id)), "rel": "collection",
+              "type": "application/json"}]
+    body = found.feature[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
+    return Response(body, media_type=GEOJSON, headers=headers)

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +21,13 @@ from app.services.seed import seed
 from app.settings import Settings
 
 
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A write's transaction inside the test's: it rolls back alone when the write fails."""
+    with conn.begin_nested():
+        yield conn
+
+
 @pytest.fixture
 def client(seeded: Connection, settings: Settings, engine: Engine) -> Iterator[TestClient]:
     """The app answering from the test's seeded, rolled-back transaction.
@@ -29,6 +36,7 @@ def client(seeded: Connection, settings: Settings, engine: Engine) -> Iterator[T
     """
     app = create_app(settings.model_copy(update={"watch_writes": False}), engine)
     app.state.connect = lambda: nullcontext(seeded)
+    app.state.begin = lambda: savepoint(seeded)
     with TestClient(app) as test_client:
         yield test_client
 

@@ -1,0 +1,103 @@
+"""Security headers (every response nosniff; HTML pages a Content Security Policy) and the body size limit.
+
+The policy allows only this host (and the configured tile server's origin for map images), so a page can
+neither load nor send anything elsewhere. FastAPI's own /docs page is left without it: it loads Swagger UI
+from a CDN.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import problem
+
+UNGUARDED = ("/docs", "/redoc")
+
+
+def content_security_policy(tile_url: str | None) -> str:
+    """The policy of our HTML pages."""
+    images = "'self' data:"
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        images += f" {parts.scheme}://{parts.netloc.split('{')[0]}" if parts.netloc else ""
+    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
+
+
+class SecurityHeadersMiddleware:
+    """Add the headers as each response starts."""
+
+    def __init__(self, app: ASGIApp, tile_url: str | None = None) -> None:
+        self.app = app
+        self.policy = content_security_policy(tile_url).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; decorate the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        guarded = not scope["path"].startswith(UNGUARDED)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                content_type = next((v for k, v in headers if k == b"content-type"), b"")
+                if guarded and content_type.startswith(b"text/html"):
+                    headers += [(b"content-security-policy", self.policy), (b"referrer-policy", b"no-referrer"),
+                                (b"x-frame-options", b"SAMEORIGIN")]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` with a 413 problem, whether announced or streamed.
+
+    A body without Content-Length (chunked) is read here first, up to the limit, and handed on as one piece.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check Content-Length up front, or read a streamed body before the app does."""
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
+                await problem(413, "Content too large", self._detail(int(length)))(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await problem(413, "Content too large", self._detail(size))(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _detail(self, size: int) -> str:
+        return f"the request body is {size:,} bytes or more; the limit is {self.max_bytes:,} (FRONTLINE_MAX_BODY_BYTES)"

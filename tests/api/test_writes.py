@@ -1,0 +1,205 @@
+"""Editors' writes: tokens and scopes, versions and If-Match, validation and limits, the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+
+from app.auth import create_token
+from app.db import tokens
+from app.settings import Settings
+
+SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
+HISTORY = ("control_areas", "places", "lines", "events", "reported_figures")
+
+
+def token(conn: Connection, settings: Settings, name: str, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_token(conn, settings.secret_key, name, scope)}"}
+
+
+def place(key: str = "test-hamlet", name: str = "Test hamlet", **extra: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.3, 51.25]},
+            "properties": {"key": key, "source": "frontline-editors", "name": name, "kind": "village", **extra}}
+
+
+def area(**properties: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
+            "properties": {"source": "isw", "side": "RU", "status": "assessed", "valid_from": "2024-10-01",
+                           "layer": "editor-test", **properties}}
+
+
+def figure(**extra: Any) -> dict[str, Any]:
+    return {"key": "test-figure", "source": "syrskyi", "refers_to": "2024-08-20", "side": "UA", "metric":
+            "area_held_km2", "value": 1263, "unit": "km2", "status": "claimed", **extra}
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in (*HISTORY, "audit_log")}
+
+
+def problem(response, status: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.json()
+
+
+WRITES = [
+    ("POST", "/collections/places/items", place()),
+    ("POST", "/collections/control-areas/items", area()),
+    ("POST", "/collections/lines/items", {"type": "Feature", "geometry": {
+        "type": "LineString", "coordinates": [[35.0, 51.0], [35.5, 51.2]]}, "properties": {
+        "key": "test-line", "source": "frontline-editors", "name": "Test line", "kind": "front-line"}}),
+    ("POST", "/collections/events/items", {"type": "Feature", "geometry": None, "properties": {
+        "key": "test-event", "source": "isw", "occurred_on": "2024-08-06", "title": "Test", "status": "assessed"}}),
+    ("POST", "/reported-figures", figure()),
+    ("PUT", "/collections/places/items/sudzha", place("sudzha", "Sudzha")),
+    ("DELETE", "/collections/places/items/sudzha", None),
+    ("PUT", "/reported-figures/syrskyi-area-2024-08-20", figure(key="syrskyi-area-2024-08-20")),
+    ("DELETE", "/reported-figures/syrskyi-area-2024-08-20", None),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), WRITES)
+def test_every_write_needs_a_live_write_token(client: TestClient, seeded: Connection, settings: Settings,
+                                              method: str, url: str, body: Any) -> None:
+    before = counts(seeded)
+    reader = token(seeded, settings, "reader", "read")
+    revoked = token(seeded, settings, "gone", "write")
+    tokens.revoke_token(seeded, "gone")
+    headers = {"If-Match": "*"}
+    anonymous = problem(client.request(method, url, json=body, headers=headers), 401)
+    assert "Bearer" in client.request(method, url, json=body, headers=headers).headers["www-authenticate"]
+    assert "token" in anonymous["detail"]
+    problem(client.request(method, url, json=body, headers={**headers, **reader}), 403)
+    problem(client.request(method, url, json=body, headers={**headers, **revoked}), 401)
+    problem(client.request(method, url, json=body, headers={**headers, "Authorization": "Bearer fl_nonsense"}), 401)
+    assert counts(seeded) == before
+
+
+def test_reads_stay_public_unless_configured(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    assert client.get("/collections/places/items").status_code == 200
+
+
+def test_add_then_read_back_with_location_and_version_tag(client: TestClient, seeded: Connection,
+                                                         settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    created = client.post("/collections/places/items", json=place(population=120), headers=writer)
+    assert created.status_code == 201, created.text
+    assert created.json()["properties"]["population"] == 120
+    read = client.get(created.headers["location"])
+    assert read.status_code == 200 and read.headers["etag"] == created.headers["etag"]
+    assert client.get("/collections/places/items/test-hamlet").headers["etag"] == created.headers["etag"]
+    again = problem(client.post("/collections/places/items", json=place(), headers=writer), 409)
+    assert "If-Match" in again["detail"]
+
+
+def test_correction_needs_the_current_version_and_keeps_the_old(client: TestClient, seeded: Connection,
+                                                               settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    url = "/collections/places/items/sudzha"
+    old = client.get(url)
+    corrected = place("sudzha", "Sudzha", population=5000)
+    problem(client.put(url, json=corrected, headers=writer), 428)
+    problem(client.put(url, json=corrected, headers={**writer, "If-Match": '"stale"'}), 412)
+    done = client.put(url, json=corrected, headers={**writer, "If-Match": old.headers["etag"]})
+    assert done.status_code == 200, done.text
+    assert done.headers["etag"] != old.headers["etag"] and done.json()["properties"]["population"] == 5000
+    # The old version is still there, closed; the key now reads the new one.
+    superseded = client.get(f"/collections/places/items/{old.json()['id']}").json()
+    assert superseded["properties"]["superseded_at"] is not None
+    assert client.get(url).json()["id"] == done.json()["id"]
+    assert seeded.execute(text("SELECT count(*) FROM places WHERE key = 'sudzha'")).scalar_one() == 2
+
+
+def test_two_editors_never_overwrite_each_other(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    alice, bob = token(seeded, settings, "alice", "write"), token(seeded, settings, "bob", "write")
+    url = "/collections/places/items/plekhovo"
+    tag = client.get(url).headers["etag"]
+    first = client.put(url, json=place("plekhovo", "Plekhovo", population=300), headers={**alice, "If-Match": tag})
+    assert first.status_code == 200
+    second = problem(client.put(url, json=place("plekhovo", "Plyokhovo"), headers={**bob, "If-Match": tag}), 412)
+    assert "changed since you read it" in second["detail"]
+    assert client.get(url).json()["properties"]["name"] == "Plekhovo"
+
+
+def test_retraction_marks_and_never_deletes(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    url = "/collections/places/items/sudzha"
+    old = client.get(url)
+    gone = client.delete(url + "?reason=duplicate", headers={**writer, "If-Match": old.headers["etag"]})
+    assert gone.status_code == 204
+    assert client.get(url).status_code == 404
+    assert client.get(f"/collections/places/items/{old.json()['id']}").status_code == 200
+    assert seeded.execute(text("SELECT count(*) FROM places WHERE key = 'sudzha'")).scalar_one() == 1
+    problem(client.delete(url, headers={**writer, "If-Match": "*"}), 409)
+
+
+def test_a_figure_can_be_added_corrected_and_read(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    created = client.post("/reported-figures", json=figure(), headers=writer)
+    assert created.status_code == 201 and created.json()["value"] == 1263
+    url = created.headers["location"]
+    fixed = client.put(url, json=figure(value=1264), headers={**writer, "If-Match": client.get(url).headers["etag"]})
+    assert fixed.status_code == 200 and client.get(url).json()["value"] == 1264
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    (area(side="XX"), 422, "side"),
+    (area(source="nobody"), 422, "source"),
+    (area(side=None), 422, "properties"),  # a held status needs a side
+    (area(valid_from=(date.today() + timedelta(days=2)).isoformat()), 422, "properties"),
+    (area(valid_from="2024-10-01", valid_until="2024-09-01"), 422, "properties"),
+    (area(colour="red"), 422, "properties.colour"),
+    ({**area(), "geometry": {"type": "Point", "coordinates": [35.3, 51.2]}}, 422, "geometry"),
+    ({**area(), "geometry": {"type": "Polygon", "coordinates": [[[350, 51], [351, 51], [351, 52], [350, 51]]]}},
+     422, "geometry"),
+    ({**area(), "geometry": {"type": "Polygon", "coordinates": [[[35, 51], [36, 51]]]}}, 422, "geometry"),
+    ({**area(), "geometry": None}, 422, "geometry"),
+    ({"type": "FeatureCollection", "features": []}, 422, "type"),
+])
+def test_bad_bodies_are_422_naming_the_field_and_write_nothing(client: TestClient, seeded: Connection,
+                                                               settings: Settings, body: Any, status: int,
+                                                               field: str) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    before = counts(seeded)
+    answer = problem(client.post("/collections/control-areas/items", json=body, headers=writer), status)
+    assert answer["field"].startswith(field), answer
+    assert counts(seeded) == before
+
+
+def test_invalid_ring_is_repaired_and_said_so(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    bowtie = [[35.2, 51.2], [35.3, 51.3], [35.3, 51.2], [35.2, 51.3], [35.2, 51.2]]
+    created = client.post("/collections/control-areas/items",
+                          json={**area(), "geometry": {"type": "Polygon", "coordinates": [bowtie]}}, headers=writer)
+    assert created.status_code == 201 and "Self-intersection" in created.headers["frontline-repaired"]
+    assert created.json()["geometry"]["type"] == "MultiPolygon"
+
+
+def test_limits_on_vertices_and_body_size(client: TestClient, seeded: Connection, settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    ring = [[35.0 + i * 1e-5, 51.0] for i in range(settings.max_vertices)] + [[35.0, 51.1], [35.0, 51.0]]
+    many = client.post("/collections/control-areas/items",
+                       json={**area(), "geometry": {"type": "Polygon", "coordinates": [ring]}}, headers=writer)
+    assert problem(many, 413)["field"] == "geometry"
+    huge = client.post("/collections/places/items", content=b"{" + b" " * (settings.max_body_bytes + 10) + b"}",
+                       headers={**writer, "Content-Type": "application/json"})
+    problem(huge, 413)
+    streamed = client.post("/collections/places/items", headers={**writer, "Content-Type": "application/json"},
+                           content=iter([b"{", b" " * (settings.max_body_bytes + 10), b"}"]))  # no Content-Length
+    problem(streamed, 413)
+
+
+def test_audit_says_who_wrote_what_to_admins_only(client: TestClient, seeded: Connection,
+                                                  settings: Settings) -> None:
+    writer = token(seeded, settings, "editor-a", "write")
+    admin = token(seeded, settings, "chief", "admin")
+    client.post("/collections/places/items", json=place(), headers=writer)
+    problem(client.get("/admin/audit", headers=writer), 403)
+    entries = client.get("/admin/audit?token=editor-a", headers=admin).json()["entries"]
+    assert [(e["token_name"], e["action"], e["collection"], e["key"]) for e in entries] == [
+        ("editor-a", "create", "places", "test-hamlet")]
