@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test test-deps system-deps venv prestart serve lint bench bench-api geodata clean
+.PHONY: run test test-deps system-deps venv prestart serve lint fuzz bench bench-api geodata clean
 
 run: system-deps venv ## everything: packages, venv, database, migrations, seed data, server on :8000
 	$(BIN)/frontline prestart
@@ -34,6 +34,9 @@ $(STAMP): pyproject.toml
 lint: venv
 	$(BIN)/ruff check app tests migrations geodata bench
 	$(BIN)/mypy app
+
+fuzz: test-deps venv ## the schemathesis property tests with many more examples per operation
+	FRONTLINE_FUZZ_EXAMPLES=300 $(BIN)/pytest -p no:warnings tests/api/test_schemathesis.py
 
 bench: system-deps venv ## import speed of ../shared/data/deepstate (see bench/README.md)
 	$(BIN)/python bench/import_deepstate.py

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+import psycopg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.embedded import EmbeddedCluster
@@ -25,8 +27,18 @@ def database_url(settings: Settings) -> str:
 
 def make_engine(settings: Settings) -> Engine:
     """A pooled engine. No pre-ping round trip per request: after a database restart the first request on a
-    dead connection fails cleanly (503), SQLAlchemy then discards the whole pool, and later requests reconnect."""
-    return create_engine(database_url(settings), pool_size=5, max_overflow=10, pool_recycle=3600)
+    dead connection fails cleanly (503), the whole pool is discarded, and later requests reconnect."""
+    engine = create_engine(database_url(settings), pool_size=5, max_overflow=10, pool_recycle=3600)
+    event.listen(engine, "handle_error", _connection_errors_invalidate_the_pool)
+    return engine
+
+
+def _connection_errors_invalidate_the_pool(context: ExceptionContext) -> None:
+    # psycopg reports a lost server in several ways ("server closed the connection", "connection is bad",
+    # "terminating connection due to administrator command"); not all are recognised as disconnects, and a
+    # pool that keeps such connections fails every request after the database is back.
+    if isinstance(context.original_exception, psycopg.OperationalError):
+        context.is_disconnect = True
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -46,6 +47,18 @@ def content_hash(row: Row) -> str:
     return hashlib.sha256(orjson.dumps(content, default=default, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def lock_keys(conn: Connection, table: Table, keys: Iterable[str]) -> datetime:
+    """Take each key's write lock until the transaction ends, in a fixed order (no deadlocks); return the time.
+
+    Concurrent writers of one key (an import, an editor) then queue instead of both closing the same version
+    and both inserting a "current" one. The time returned is read once the locks are held, so a version is
+    never closed before it was recorded (``now()`` would be the transaction's start, before the wait).
+    """
+    for key in sorted(set(keys)):
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{table.name}:{key}", 0))))
+    return conn.execute(select(func.clock_timestamp())).scalar_one()
+
+
 def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_id: int | None) -> VersionCounts:
     """Write ``rows`` as the current versions of their keys; identical content writes nothing."""
     by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -56,6 +69,7 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
     counts = VersionCounts()
     if not by_key:
         return counts
+    stamp = lock_keys(conn, table, by_key)
     current: dict[str, set[str]] = defaultdict(set)
     for key, digest in conn.execute(
         select(table.c.key, table.c.content_hash).where(table.c.key.in_(list(by_key)), table.c.superseded_at.is_(None))
@@ -74,12 +88,13 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
         result = conn.execute(
             update(table)
             .where(table.c.key.in_(changed), table.c.superseded_at.is_(None))
-            .values(superseded_at=func.now())
+            .values(superseded_at=stamp)
         )
         counts.superseded = result.rowcount
     if to_insert:
         for row in to_insert:
             row["import_id"] = import_id
+            row["recorded_at"] = stamp
             row["geom"] = None if row.get("geom") is None else from_shape(row["geom"], srid=4326)
         conn.execute(insert(table), to_insert)
         counts.inserted = len(to_insert)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import Range
 
 from app.auth import Caller
 from app.db import reference, tokens
-from app.db.history import record_versions
+from app.db.history import lock_keys, record_versions
 from app.db.models import ControlArea, Event, Line, Place, ReportedFigure, table_of
 from app.errors import Conflict, PreconditionFailed, PreconditionRequired, TooLarge, Unprocessable
 from app.services.dates import BadDate, check_plausible
@@ -239,9 +239,11 @@ def version_tag(row_ids: list[int]) -> str:
 
 
 def current_rows(conn: Connection, table: Table, key: str, lock: bool = True) -> list[int]:
-    """The ids of a key's current rows; locked until the transaction ends (writers of one key queue)."""
+    """The ids of a key's current rows; with ``lock``, the key stays locked until the transaction ends."""
+    if lock:
+        lock_keys(conn, table, [key])
     stmt = select(table.c.id).where(table.c.key == key, table.c.superseded_at.is_(None))
-    return sorted(conn.execute(stmt.with_for_update() if lock else stmt).scalars())
+    return sorted(conn.execute(stmt).scalars())
 
 
 def key_of(conn: Connection, table: Table, feature_id: str) -> str | None:
@@ -323,5 +325,6 @@ def retract(conn: Connection, caller: Caller, writable: Writable, key: str, if_m
         raise Conflict(f"'{key}' has no current version (retracted already?)", field="key")
     if not _matches(if_match, version_tag(ids)):
         raise PreconditionFailed(f"'{key}' has changed since you read it: GET it again", field="If-Match")
-    conn.execute(update(writable.table).where(writable.table.c.id.in_(ids)).values(superseded_at=func.now()))
+    conn.execute(update(writable.table).where(writable.table.c.id.in_(ids))
+                 .values(superseded_at=func.clock_timestamp()))  # after the key's lock, not the transaction's start
     tokens.record(conn, caller.name, "retract", writable.name, key, ids, {"reason": reason})
