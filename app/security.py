@@ -71,7 +71,7 @@ class BodyLimitMiddleware:
             return
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None:
-            if length.isdigit() and int(length) > self.max_bytes:
+            if length.isascii() and length.isdigit() and int(length) > self.max_bytes:
                 await problem(413, "Content too large", self._detail(int(length)))(scope, receive, send)
                 return
             await self.app(scope, receive, send)

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import array_agg, distinct_on
 
-from app.db.features import control_properties, display_geojson, feature_json
+from app.db.features import control_properties, display_geojson, feature_json, is_row_id
 from app.db.models import ControlArea, Line, Place, Region, ReportedFigure, Source, table_of
 
 areas = table_of(ControlArea)
@@ -312,7 +312,7 @@ def line_exists(conn: Connection, key: str) -> bool:
 
 def find_place(conn: Connection, place_id: str) -> dict[str, Any] | None:
     """A place's current version by key (slug such as ``sudzha``) or row id."""
-    match = places.c.id == int(place_id) if place_id.isdigit() and len(place_id) < 18 else places.c.key == place_id
+    match = places.c.id == int(place_id) if is_row_id(place_id) and len(place_id) < 18 else places.c.key == place_id
     row = conn.execute(select(places.c.id, places.c.key, places.c.name, places.c.alt_names,
                               func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
                        .where(match, places.c.superseded_at.is_(None))).first()

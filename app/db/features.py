@@ -232,6 +232,11 @@ def page_items(
     return Page([], first[1] if first else 0)
 
 
+def is_row_id(value: str) -> bool:
+    """Whether a path segment is a row id: ASCII digits only ('²'.isdigit() is True, int('²') fails)."""
+    return value.isascii() and value.isdigit()
+
+
 @dataclass(frozen=True)
 class Item:
     """One stored version: its row id, key, whether it is current, and its GeoJSON Feature."""
@@ -246,9 +251,9 @@ def get_item(conn: Connection, collection: Collection, feature_id: str) -> Item 
     """A feature by row id (any version, current or superseded), or by key (its current version; the first
     polygon when a claim is drawn as several)."""
     t = collection.table
-    if feature_id.isdigit() and int(feature_id) >= 2**63:
+    if is_row_id(feature_id) and int(feature_id) >= 2**63:
         return None
-    match = t.c.id == int(feature_id) if feature_id.isdigit() else and_(
+    match = t.c.id == int(feature_id) if is_row_id(feature_id) else and_(
         t.c.key == feature_id, t.c.superseded_at.is_(None))
     stmt = _from(collection, [t.c.id, t.c.key, t.c.superseded_at.is_(None),
                               feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)

@@ -151,7 +151,7 @@ class Profile(_Strict):
 def publication_time(path: Path) -> datetime:
     """The UTC time a Unix-time file name (``1724184993.geojson``) stands for."""
     stem = path.name.split(".")[0]
-    if not stem.isdigit() or not 9 <= len(stem) <= 10:
+    if not (stem.isascii() and stem.isdigit()) or not 9 <= len(stem) <= 10:
         raise ProfileError(f"{path.name}: the file name is not a Unix time (e.g. 1724184993.geojson)",
                            parameter="path")
     return datetime.fromtimestamp(int(stem), UTC)

@@ -46,7 +46,7 @@ def test_control_takes_each_series_latest_observation_with_its_age(client: TestC
 
 
 def test_control_known_at_answers_with_what_was_known_then(seeded: Connection, client: TestClient) -> None:
-    before = seeded.execute(text("SELECT now()")).scalar_one()  # the seed was recorded at now()
+    before = seeded.execute(text("SELECT clock_timestamp()")).scalar_one()  # the seed was recorded just before
     source = seeded.execute(text("SELECT id FROM sources WHERE slug = 'syrskyi'")).scalar_one()
     # A correction of the 2024-08-20 claim, recorded later (now()+1 day, as the transaction's now() is fixed).
     seeded.execute(text("UPDATE control_areas SET superseded_at = now() + interval '1 day' "

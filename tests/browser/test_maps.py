@@ -1,0 +1,307 @@
+"""The analyst map pages in a real browser: what they draw, what they load, how they behave, how they escape."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, text
+
+from tests.api.conftest import LiveServer
+from tests.browser.conftest import Recorder, screenshot
+
+SNAPSHOT_DAY = "2024-09-15"
+POPUP_DAY = "2024-08-20"  # Syrskyi's claimed area covers Sudzha on this day
+COMPARE = ("2024-08-20", "2024-11-20")
+PATHS = ".leaflet-map-pane path.leaflet-interactive"  # every pane: settlements may get a pane above the areas
+# Where a CircleMarker at [lat, lon] is on the screen, and whether it is what a click there would hit. The
+# Leaflet map is the global that folium names map_<random hex>.
+MARKER_AT = """([lat, lon]) => {
+  const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
+  let marker = null;
+  map.eachLayer(l => {
+    if (l instanceof L.CircleMarker) {
+      const p = l.getLatLng();
+      if (Math.abs(p.lat - lat) < 1e-5 && Math.abs(p.lng - lon) < 1e-5) { marker = l; }
+    }
+  });
+  if (!marker) { return null; }
+  const point = map.latLngToContainerPoint(marker.getLatLng());
+  const box = map.getContainer().getBoundingClientRect();
+  const x = box.left + point.x, y = box.top + point.y;
+  const hit = document.elementFromPoint(x, y);
+  return {x: x, y: y, onTop: hit === marker.getElement(), hit: hit ? hit.outerHTML.slice(0, 160) : null};
+}"""
+
+
+@pytest.fixture(scope="module")
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+def get(api: httpx.Client, path: str) -> dict[str, Any]:
+    response = api.get(path)
+    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def control_count(api: httpx.Client, day: str) -> int:
+    return int(get(api, f"/control?date={day}")["numberReturned"])
+
+
+def base_paths(api: httpx.Client) -> int:
+    """Paths every map page draws under its areas: one per region, line and place."""
+    return sum(int(get(api, f"/collections/{c}/items?limit=1000")["numberMatched"])
+               for c in ("regions", "lines", "places"))
+
+
+def data_days(api: httpx.Client) -> list[str]:
+    items = get(api, "/collections/control-areas/items?limit=1000")
+    assert items["numberReturned"] == items["numberMatched"] > 0
+    return sorted({f["properties"]["observed_on"] for f in items["features"]})
+
+
+def wait_for(page: Page, selector: str, recorder: Recorder) -> None:
+    """The selector is attached, or a failure that says what the page reported."""
+    try:
+        page.wait_for_selector(selector, state="attached", timeout=5000)
+    except PlaywrightError as error:
+        raise AssertionError(f"{selector} never appeared on {page.url}; {recorder.problems()}") from error
+
+
+def marker(page: Page, lat: float, lon: float) -> dict[str, Any]:
+    found: dict[str, Any] | None = page.evaluate(MARKER_AT, [lat, lon])
+    assert found is not None, f"no settlement marker at {lat}, {lon}"
+    return found
+
+
+def overlay_names(page: Page) -> list[str]:
+    return [name.strip() for name in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+
+
+# -- every page: loads cleanly, from this server only ------------------------------------------------------
+
+PAGES = {
+    "snapshot": (f"/maps/snapshot?date={SNAPSHOT_DAY}", PATHS),
+    "timeline": ("/maps/timeline", "body[data-day-shown] #fl-areas > div"),
+    "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}", PATHS),
+    "app": ("/app", "#snapshot-form"),
+    "root-html": ("/", "#snapshot-form"),  # a browser's Accept: text/html gets the same landing page
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_without_errors_and_only_from_this_server(
+        fresh_page: Page, recorder: Recorder, live_server: LiveServer, name: str) -> None:
+    path, ready = PAGES[name]
+    response = fresh_page.goto(live_server.url + path, wait_until="load")
+    assert response is not None and response.status == 200
+    wait_for(fresh_page, ready, recorder)
+    fresh_page.wait_for_load_state("networkidle")
+    assert recorder.page_errors == []
+    assert recorder.console_errors == []
+    assert recorder.dialogs == []
+    assert recorder.requests and recorder.requests[0] == live_server.url + path
+    foreign = [url for url in recorder.requests
+               if not url.startswith((live_server.url + "/", "data:", "about:"))]
+    assert foreign == [], "requests that left the server under test"
+    if name in ("snapshot", "timeline", "compare"):
+        assert f"{live_server.url}/static/leaflet/leaflet.js" in recorder.requests
+        assert f"{live_server.url}/static/frontline/maps.js" in recorder.requests
+
+
+# -- snapshot ----------------------------------------------------------------------------------------------
+
+def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                          api: httpx.Client) -> None:
+    control = get(api, f"/control?date={SNAPSHOT_DAY}")
+    areas = int(control["numberReturned"])
+    places = int(get(api, "/collections/places/items?limit=1000")["numberMatched"])
+    regions = int(get(api, "/collections/regions/items?limit=1000")["numberMatched"])
+    lines = int(get(api, "/collections/lines/items?limit=1000")["numberMatched"])
+    assert areas > 0 and places > 0 and regions > 0 and lines > 0
+
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
+    wait_for(page, PATHS, recorder)
+    assert page.locator(PATHS).count() == areas + places + regions + lines, recorder.problems()
+    # Settlements are CircleMarkers: SVG paths drawn with arcs; areas, regions and lines have none.
+    circles = page.eval_on_selector_all(PATHS, "els => els.filter(e => /a/i.test(e.getAttribute('d'))).length")
+    assert circles == places
+
+    sources = sorted({f["properties"]["source"] for f in control["features"]})
+    names = overlay_names(page)
+    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements"] + [f"Source: {s}" for s in sources])
+    expect(page.locator(".leaflet-control-scale")).to_be_visible()
+    expect(page.locator("#fl-day")).to_have_text(SNAPSHOT_DAY)
+    title = page.locator("#fl-title").inner_text()
+    assert SNAPSHOT_DAY in title and "km²" in title
+    expect(page.locator("#fl-legend")).to_be_visible()
+    assert recorder.page_errors == []
+    screenshot(page, "map-snapshot.png")
+
+
+def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                 api: httpx.Client) -> None:
+    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}")
+    holders = [row for row in control["rows"] if row["holds"]]
+    assert holders, "the seed data should have a claim covering Sudzha on this day"
+    place = control["place"]
+
+    page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}")
+    wait_for(page, PATHS, recorder)
+    where = marker(page, place["lat"], place["lon"])
+    assert where["onTop"], f"a click on the Sudzha marker lands on another layer: {where['hit']}"
+    page.mouse.click(where["x"], where["y"])
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_be_visible(timeout=3000)
+    expect(popup).to_contain_text(place["name"])
+    expect(popup.locator("tr")).to_have_count(len(holders) + 1)  # a header and one row per holder
+    text_ = popup.inner_text()
+    assert POPUP_DAY in text_
+    for holder in holders:
+        assert holder["side"] in text_ and holder["status"] in text_ and holder["held_since"] in text_
+    assert "UA" in text_
+
+
+# -- timeline ----------------------------------------------------------------------------------------------
+
+def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                api: httpx.Client) -> None:
+    days = data_days(api)
+    base = base_paths(api)
+    first, last = days[0], days[-1]
+    assert control_count(api, first) != control_count(api, last), "the check needs days whose claims differ"
+
+    page.goto(f"{live_server.url}/maps/timeline")
+    wait_for(page, "body[data-day-shown]", recorder)
+    assert page.get_attribute("body", "data-day-shown") == last
+    expect(page.locator("#fl-day")).to_have_text(last)
+    assert page.locator(PATHS).count() == base + control_count(api, last)
+    assert page.get_attribute("#fl-slider", "max") == str(len(days) - 1)
+    expect(page.locator("#fl-areas > div").first).to_be_attached()
+    screenshot(page, "map-timeline.png")
+
+    page.eval_on_selector("#fl-slider", "s => { s.value = '0'; s.dispatchEvent(new Event('input')); }")
+    wait_for(page, f'body[data-day-shown="{first}"]', recorder)
+    expect(page.locator("#fl-day")).to_have_text(first)
+    expect(page.locator(PATHS)).to_have_count(base + control_count(api, first))
+    assert f"day={first}" in page.url
+    assert recorder.page_errors == []
+
+
+def test_timeline_play_steps_through_the_days_and_pauses(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                         api: httpx.Client) -> None:
+    days = data_days(api)
+    page.goto(f"{live_server.url}/maps/timeline?day={days[0]}&interval_ms=300")
+    wait_for(page, f'body[data-day-shown="{days[0]}"]', recorder)
+    page.evaluate("""() => {
+      const label = document.getElementById("fl-day");
+      window.flSeen = [];
+      new MutationObserver(() => window.flSeen.push(label.textContent)).observe(label, {childList: true});
+    }""")
+    page.click("#fl-play")
+    page.wait_for_function("() => window.flSeen.length >= 2")
+    page.click("#fl-play")  # pause
+    seen = page.evaluate("window.flSeen")
+    assert seen == [days[(i + 1) % len(days)] for i in range(len(seen))], "play steps one day at a time, in order"
+    paused_on = seen[-1]
+    wait_for(page, f'body[data-day-shown="{paused_on}"]', recorder)
+    page.wait_for_timeout(700)  # two steps of the animation, had it not paused
+    assert page.evaluate("window.flSeen") == seen, "the animation did not pause"
+    assert page.get_attribute("body", "data-day-shown") == paused_on
+    assert f"day={paused_on}" in page.url
+    expect(page.locator(PATHS)).to_have_count(base_paths(api) + control_count(api, paused_on))
+    assert recorder.page_errors == []
+
+
+# -- compare -----------------------------------------------------------------------------------------------
+
+def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_server: LiveServer,
+                                          api: httpx.Client) -> None:
+    totals = get(api, f"/stats/changes?from={COMPARE[0]}&to={COMPARE[1]}&f=json")["totals"]
+    assert totals
+    drawn = sum((row["gained_km2"] > 0) + (row["lost_km2"] > 0) for row in totals)
+
+    page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}")
+    wait_for(page, PATHS, recorder)
+    assert page.locator(PATHS).count() == base_paths(api) + drawn
+    assert len(overlay_names(page)) == 3 + len(totals)  # regions, lines, settlements and one per claim series
+    expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
+    expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[0])
+    expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[1])
+    assert recorder.page_errors == []
+    screenshot(page, "map-compare.png")
+
+
+# -- landing page ------------------------------------------------------------------------------------------
+
+def test_landing_page_form_opens_the_snapshot_of_the_chosen_day(page: Page, recorder: Recorder,
+                                                                live_server: LiveServer, api: httpx.Client) -> None:
+    days = data_days(api)
+    page.goto(f"{live_server.url}/app")
+    wait_for(page, "#snapshot-form", recorder)
+    screenshot(page, "app.png")
+    chosen = days[0]  # not the form's default (the last day), so the value typed is the value sent
+    page.fill("#snapshot-form input[name=date]", chosen)
+    with page.expect_navigation():
+        page.click("#snapshot-form button[type=submit]")
+    assert page.url.startswith(f"{live_server.url}/maps/snapshot?date={chosen}")
+    expect(page.locator("#fl-day")).to_have_text(chosen)
+    wait_for(page, PATHS, recorder)
+    assert recorder.page_errors == []
+
+
+# -- escaping (last: it adds places to this module's database) ----------------------------------------------
+
+def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, live_server: LiveServer,
+                                              api: httpx.Client) -> None:
+    tag = uuid.uuid4().hex[:8]
+    # In Sumy oblast, off every seeded control area, in the initial view.
+    hostile = {f"browser-xss-img-{tag}": ("<img src=x onerror=alert(1)>", 50.85, 35.2),
+               f"browser-xss-template-{tag}": ("${alert(2)}", 50.85, 35.6)}
+    before = int(get(api, "/collections/places/items?limit=1000")["numberMatched"])
+    engine = create_engine(live_server.database_url)
+    try:
+        with engine.begin() as conn:
+            for key, (name, lat, lon) in hostile.items():
+                conn.execute(text(
+                    "INSERT INTO places (key, source_id, content_hash, name, kind, geom) "
+                    "SELECT :key, id, 'h', :name, 'village', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
+                    "FROM sources WHERE slug = 'frontline-editors'"),
+                    {"key": key, "name": name, "lat": lat, "lon": lon})
+        deadline = time.monotonic() + 5  # the write reaches the server's cache through NOTIFY
+        while int(get(api, "/collections/places/items?limit=1000")["numberMatched"]) != before + len(hostile):
+            assert time.monotonic() < deadline, "the new places did not reach the server within 5 s"
+            time.sleep(0.05)
+
+        page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
+        wait_for(page, PATHS, recorder)
+        for name, lat, lon in hostile.values():
+            where = marker(page, lat, lon)
+            assert where["onTop"], f"the marker of {name!r} is covered: {where['hit']}"
+            page.mouse.move(where["x"], where["y"], steps=5)
+            tooltip = page.locator(".leaflet-tooltip").filter(has_text=name)
+            expect(tooltip).to_be_visible(timeout=3000)
+            expect(tooltip).to_have_text(name)
+            page.mouse.click(where["x"], where["y"])
+            # A closed popup or tooltip fades out for 200 ms, so pick the one that is about this place.
+            popup = page.locator(".leaflet-popup-content").filter(has_text=name)
+            expect(popup).to_be_visible(timeout=3000)
+            assert popup.inner_text().splitlines()[0] == name
+            assert popup.locator("img").count() == 0 and tooltip.locator("img").count() == 0
+        assert page.locator(".leaflet-map-pane img, #fl-title img, #fl-legend img").count() == 0
+        assert recorder.dialogs == []
+        assert recorder.page_errors == []
+    finally:  # places are append-only: close the versions, as an editor retiring a place would
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE places SET superseded_at = now() "
+                              "WHERE key = ANY(:keys) AND superseded_at IS NULL"), {"keys": list(hostile)})
+        engine.dispose()
