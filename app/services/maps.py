@@ -141,14 +141,18 @@ def _add_base_layers(m: folium.Map, base: BaseMap) -> None:
 
 
 def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> None:
+    # Settlements get a pane above the areas: a settlement inside a claimed area must still be clickable.
+    folium.map.CustomPane("settlements", z_index=450, pointer_events=True).add_to(m)
     group = folium.FeatureGroup(name="Settlements")
     for place in places:
-        folium.CircleMarker(
+        marker = folium.CircleMarker(
             location=(place["lat"], place["lon"]), radius=5, color="#111111", weight=1.5, fill=True,
             fill_color="#ffffff", fill_opacity=1.0,
             popup=folium.Popup(folium.Html(place["popup"], script=True), max_width=360),
             tooltip=folium.Tooltip(esc(place["name"])),
-        ).add_to(group)
+        )
+        marker.options["pane"] = "settlements"  # folium drops a pane= argument
+        marker.add_to(group)
     group.add_to(m)
 
 
@@ -199,7 +203,7 @@ def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], extra: str 
     status_rows = "".join(f"<div>{esc(STATUS_LABEL.get(s, s))}</div>" for s in dict.fromkeys(statuses))
     return (f"<div class='fl-panel fl-legend' id='fl-legend'><b>Sides</b>{side_rows}"
             f"<div><span class='fl-swatch' style='background:{GREY}'></span>contested / unknown</div>"
-            f"<b>Status</b>{status_rows}{extra}"
+            + (f"<b>Status</b>{status_rows}" if status_rows else "") + f"{extra}"
             "<div class='fl-note'>Areas are geodesic (WGS84). Claims are as their sources state them; "
             "none is independently verified.</div></div>")
 
@@ -251,6 +255,12 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
     return _finish(m, [title, _legend(sides, STATUS_STYLE)], init)
 
 
+def _signed(km2: float, sign: str) -> str:
+    """A gain or loss in km² with its sign; nothing is plain 0.0 (not −0.0)."""
+    text = f"{km2:,.1f}"
+    return text if text == "0.0" else sign + text
+
+
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
                  sides: Mapping[str, SideStyle], sources: Mapping[str, str]) -> str:
     """Areas gained and lost per claim series between two days, with km² in the legend."""
@@ -271,7 +281,8 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     body = "".join(
         f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
         f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td class='fl-num'>{r['before_km2']:,.1f}</td>"
-        f"<td class='fl-num fl-gain'>+{r['gained_km2']:,.1f}</td><td class='fl-num fl-loss'>−{r['lost_km2']:,.1f}</td>"
+        f"<td class='fl-num fl-gain'>{_signed(r['gained_km2'], '+')}</td>"
+        f"<td class='fl-num fl-loss'>{_signed(r['lost_km2'], '−')}</td>"
         f"<td class='fl-num'>{r['after_km2']:,.1f}</td></tr>" for r in rows)
     table = ("<table class='fl-table' id='fl-changes'><tr><th>source</th><th>side</th><th>status</th><th>before</th>"
              f"<th>gained</th><th>lost</th><th>after (km²)</th></tr>{body}</table>")
@@ -279,5 +290,5 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
              "</h1>" + (table if rows else "<i>no claim series on either day</i>") + "</div>")
     extra = ("<b>Change</b><div><span class='fl-swatch fl-solid'></span>gained (solid)</div>"
              "<div><span class='fl-swatch fl-dashed'></span>lost (dashed outline)</div>")
-    return _finish(m, [title, _legend(sides, [r["status"] for r in rows], extra)],
+    return _finish(m, [title, _legend(sides, [], extra)],
                    f"frontline.permalink({m.get_name()});")

@@ -4,6 +4,7 @@
 var frontline = (function () {
   /* Keep the map view in the URL hash (#map=zoom/lat/lon) so a link reopens the same view. */
   function permalink(map) {
+    map.attributionControl.setPrefix("Leaflet");  // the library's name, without its default flag
     var match = /map=(\d+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(window.location.hash);
     if (match) {
       map.setView([parseFloat(match[2]), parseFloat(match[3])], parseInt(match[1], 10));
