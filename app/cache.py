@@ -153,7 +153,8 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
 
         def connection() -> Connection:
             if not opened:
-                opened.append(stack.enter_context(request.app.state.connect()))
+                taken = getattr(request.state, "conn", None)  # a dependency's connection, if one was taken
+                opened.append(taken or stack.enter_context(request.app.state.connect()))
             return opened[0]
 
         version = watcher.version if watcher else None

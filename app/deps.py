@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 def get_conn(request: Request) -> Iterator[Connection]:
     """A pooled connection for the duration of one request (``app.state.connect``: the engine's, or a test's)."""
     with request.app.state.connect() as conn:
+        request.state.conn = conn  # the response builder reuses it: one connection per request, never two
         yield conn
 
 

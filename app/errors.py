@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("frontline")
@@ -146,6 +147,11 @@ def register_error_handlers(app: FastAPI) -> None:
         log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
         return problem(503, "Database unavailable", "The database cannot be reached; try again shortly.",
                        {"Retry-After": "5"})
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def _pool_exhausted(request: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        log.error("%s %s: no database connection free: %s", request.method, request.url.path, exc)
+        return problem(503, "Busy", "The service is busy; try again shortly.", {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -28,7 +28,7 @@ def database_url(settings: Settings) -> str:
 def make_engine(settings: Settings) -> Engine:
     """A pooled engine. No pre-ping round trip per request: after a database restart the first request on a
     dead connection fails cleanly (503), the whole pool is discarded, and later requests reconnect."""
-    engine = create_engine(database_url(settings), pool_size=5, max_overflow=10, pool_recycle=3600)
+    engine = create_engine(database_url(settings), pool_size=10, max_overflow=10, pool_recycle=3600)
     event.listen(engine, "handle_error", _connection_errors_invalidate_the_pool)
     return engine
 
