@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.version import CHANNEL, data_version, read_version
+from app.security import SecurityHeaders
 
 log = logging.getLogger("frontline")
 CACHE_CONTROL = "public, no-cache"  # store, but revalidate: a correction may arrive at any time
@@ -174,12 +175,18 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
 
 
 class CacheMiddleware:
-    """Answer GET requests whose response is cached for the current version, before any routing."""
+    """Answer GET requests whose response is cached for the current version, before anything else runs.
 
-    def __init__(self, app: ASGIApp, cache: ResponseCache, watcher: VersionWatcher | None) -> None:
+    It is the outermost middleware, so a hit costs no more than it must; it adds the security headers itself,
+    and leaves cross-origin requests (with an Origin header) to the CORS middleware.
+    """
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache, watcher: VersionWatcher | None,
+                 security: SecurityHeaders) -> None:
         self.app = app
         self.cache = cache
         self.watcher = watcher
+        self.security = security
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a hit; pass everything else on."""
@@ -188,14 +195,16 @@ class CacheMiddleware:
             await self.app(scope, receive, send)
             return
         entry = self.cache.get(version, request_key(scope))
-        if entry is None:
+        if entry is None or any(name == b"origin" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
-        headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL_BYTES)]
+        media_type = entry.media_type.encode()
+        headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL_BYTES),
+                   *self.security.for_response(scope["path"], media_type)]
         if _matches(_if_none_match(scope), entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers += [(b"content-type", entry.media_type.encode()), (b"content-length", str(len(entry.body)).encode())]
+        headers += [(b"content-type", media_type), (b"content-length", str(len(entry.body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": entry.body})

@@ -14,7 +14,7 @@ from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
 from app.routes import health, maps, ogc, places, stats, writes
-from app.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
 from app.settings import Settings
 
 
@@ -48,15 +48,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.begin = engine.begin  # writes: one transaction each
     app.state.cache = cache
     app.state.version_watcher = watcher
-    app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher)
     # Reads are open to every origin; writes from a browser only from the configured ones.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins or ["*"],
                        allow_methods=["GET", "HEAD", "OPTIONS"] + (["POST", "PUT", "DELETE"] if settings.cors_origins
                                                                    else []),
                        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
                        expose_headers=["ETag", "Location"])
-    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url)
+    security = SecurityHeaders(settings.tile_url)
+    app.add_middleware(SecurityHeadersMiddleware, headers=security)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher, security=security)  # outermost: hits first
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ogc.router)

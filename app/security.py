@@ -26,29 +26,39 @@ def content_security_policy(tile_url: str | None) -> str:
             f"img-src {images}; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
 
 
-class SecurityHeadersMiddleware:
-    """Add the headers as each response starts."""
+class SecurityHeaders:
+    """The headers a response gets: nosniff always; for our HTML pages also the policy and its companions."""
 
-    def __init__(self, app: ASGIApp, tile_url: str | None = None) -> None:
+    def __init__(self, tile_url: str | None = None) -> None:
+        self.html = [(b"content-security-policy", content_security_policy(tile_url).encode()),
+                     (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"SAMEORIGIN")]
+
+    def for_response(self, path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
+        """Headers to add to a response of this path and content type."""
+        headers = [(b"x-content-type-options", b"nosniff")]
+        if content_type.startswith(b"text/html") and not path.startswith(UNGUARDED):
+            headers += self.html
+        return headers
+
+
+class SecurityHeadersMiddleware:
+    """Add the headers as each response starts (cache hits get the same ones from the cache middleware)."""
+
+    def __init__(self, app: ASGIApp, headers: SecurityHeaders) -> None:
         self.app = app
-        self.policy = content_security_policy(tile_url).encode()
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; decorate the response start."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        guarded = not scope["path"].startswith(UNGUARDED)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"x-content-type-options", b"nosniff"))
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
-                if guarded and content_type.startswith(b"text/html"):
-                    headers += [(b"content-security-policy", self.policy), (b"referrer-policy", b"no-referrer"),
-                                (b"x-frame-options", b"SAMEORIGIN")]
-                message["headers"] = headers
+                message["headers"] = headers + self.headers.for_response(scope["path"], content_type)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -35,3 +35,22 @@ def test_cache_hits_304s_and_invalidation_by_a_committed_write(live_server: Live
             time.sleep(0.05)
         assert response.status_code == 200 and response.headers["etag"] != etag
         assert response.json()["numberMatched"] == 10
+
+
+def test_cache_hits_carry_the_security_headers_and_cors_still_answers(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        first = http.get("/maps/snapshot?date=2024-09-15")
+        hit = http.get("/maps/snapshot?date=2024-09-15")
+        assert hit.headers["etag"] == first.headers["etag"]
+        for response in (first, hit):
+            assert "default-src 'self'" in response.headers["content-security-policy"]
+            assert response.headers["x-content-type-options"] == "nosniff"
+        json_hit = http.get("/collections")
+        json_hit = http.get("/collections")
+        assert json_hit.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" not in json_hit.headers
+        cross = http.get("/collections", headers={"Origin": "https://analyst.example"})
+        assert cross.headers["access-control-allow-origin"] == "*"
+        preflight = http.options("/collections/places/items", headers={
+            "Origin": "https://analyst.example", "Access-Control-Request-Method": "POST"})
+        assert preflight.status_code == 400  # writes from other origins are not allowed by default
