@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -280,9 +281,13 @@ def serve(
 
 
 def main() -> None:
-    """Console-script entry point: domain errors print as one clear line and exit 2."""
+    """Console-script entry point: domain and configuration errors print as clear lines and exit 2."""
     try:
         app()
     except FrontlineError as exc:
         err.print(f"[red]error[/]: {exc.detail}")
+        raise SystemExit(2) from None
+    except ValidationError as exc:  # settings from the environment
+        for problem in exc.errors():
+            err.print(f"[red]configuration error[/]: {problem['msg'].removeprefix('Value error, ')}", soft_wrap=True)
         raise SystemExit(2) from None
