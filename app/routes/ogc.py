@@ -182,8 +182,9 @@ def _page_links(request: Request, matched: int, limit: int, offset: int) -> list
     return links
 
 
-@router.get("/collections/{collection_id}/items/{feature_id:path}", summary="One feature", name="item",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
+@router.api_route("/collections/{collection_id}/items/{feature_id:path}", methods=["GET", "HEAD"],
+                  summary="One feature", name="item", response_class=Response,
+                  responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
 def item(request: Request, coll: CollectionDep,
          feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
          f: str | None = None) -> Response:

@@ -93,6 +93,8 @@ def test_add_then_read_back_with_location_and_version_tag(client: TestClient, se
     read = client.get(created.headers["location"])
     assert read.status_code == 200 and read.headers["etag"] == created.headers["etag"]
     assert client.get("/collections/places/items/test-hamlet").headers["etag"] == created.headers["etag"]
+    head = client.head("/collections/places/items/test-hamlet")  # what `curl -I` asks
+    assert head.status_code == 200 and head.headers["etag"] == created.headers["etag"] and not head.content
     again = problem(client.post("/collections/places/items", json=place(), headers=writer), 409)
     assert "If-Match" in again["detail"]
 
