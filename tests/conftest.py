@@ -1,4 +1,5 @@
-"""Test fixtures: a real PostGIS for the session, a migrated database, a rolled-back transaction per test.
+"""Test fixtures: a real PostGIS for the session, a migrated database, a rolled-back transaction per test,
+and live servers over committed databases of their own for the tests that use real clients.
 
 The embedded cluster is started in a fresh temporary directory (as the unprivileged database user when the
 suite runs as root). Set TEST_DATABASE_URL to run against another PostGIS instead; its database must be empty.
@@ -8,17 +9,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.db.engine import make_engine
 from app.embedded import EmbeddedCluster
+from app.main import create_app
 from app.services.migrate import upgrade
 from app.services.seed import seed
 from app.settings import PROJECT_ROOT, Settings
@@ -105,3 +112,42 @@ def seeded(conn: Connection, settings: Settings) -> Connection:
     """The test connection with the seed geodata loaded (rolled back with the test)."""
     seed(conn, settings.geodata_dir)
     return conn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running server's base URL and the URL of its database."""
+
+    url: str
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def live_server(database_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """A real HTTP server on 127.0.0.1 over a committed, seeded database of its own."""
+    settings = Settings(database_url=database_factory())
+    upgrade(settings)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        seed(conn, settings.geodata_dir)
+    port = free_port()
+    app = create_app(settings, engine)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    assert app.state.version_watcher.connected.wait(10), "the version watcher did not connect"
+    yield LiveServer(f"http://127.0.0.1:{port}", str(settings.database_url))
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()

@@ -7,7 +7,7 @@ import time
 import httpx
 from sqlalchemy import create_engine, text
 
-from tests.api.conftest import LiveServer
+from tests.conftest import LiveServer
 
 URL = "/collections/places/items"
 

@@ -24,8 +24,6 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.api.conftest import LiveServer, live_server  # noqa: F401  (re-exported as this package's fixture)
-
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}

@@ -13,8 +13,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.api.conftest import LiveServer
 from tests.browser.conftest import Recorder, screenshot
+from tests.conftest import LiveServer
 
 SNAPSHOT_DAY = "2024-09-15"
 POPUP_DAY = "2024-08-20"  # Syrskyi's claimed area covers Sudzha on this day

@@ -25,8 +25,7 @@ from app.services.importer import ImportOptions, import_file
 from app.services.migrate import upgrade
 from app.services.seed import seed
 from app.settings import Settings
-from tests.api.conftest import free_port
-from tests.conftest import new_temp_dir
+from tests.conftest import free_port, new_temp_dir
 from tests.importer.test_import import feature, write_geojson
 
 SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
