@@ -78,32 +78,43 @@ def wrk(url: str, seconds: int, connections: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
+def check_requirements() -> None:
+    """Exit with a message when the DeepState files or wrk are missing."""
+    if not DATA.exists():
+        sys.exit(f"{DATA} is absent: this benchmark needs the DeepStateMap daily files")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+
+
+def deepstate_cluster(stack: ExitStack, tcp_port: int | None = None) -> EmbeddedCluster:
+    """A throw-away embedded cluster (fsync on), migrated, seeded and holding every DeepState day."""
+    scratch = Path(tempfile.mkdtemp(prefix="frontline-bench-", dir="/tmp"))
+    scratch.chmod(0o755)
+    stack.callback(shutil.rmtree, scratch, True)
+    cluster = EmbeddedCluster(scratch, tcp_port=tcp_port)
+    cluster.start()
+    stack.callback(cluster.stop)
+    settings = Settings(database_url=cluster.url, data_dir=scratch)
+    upgrade(settings)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        seed(conn, settings.geodata_dir)
+    import_paths(engine, discover([DATA]), ImportOptions("deepstatemap", "RU", "assessed"))
+    engine.dispose()
+    return cluster
+
+
 def main() -> None:
     """Prepare the database, start the servers, load each, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     options = parser.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} is absent: this benchmark needs the DeepStateMap daily files")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install wrk")
-
-    scratch = Path(tempfile.mkdtemp(prefix="frontline-bench-", dir="/tmp"))
-    scratch.chmod(0o755)
-    cluster = EmbeddedCluster(scratch, tcp_port=free_port())  # tipg (asyncpg) needs TCP
+    check_requirements()
     with ExitStack() as stack:
-        stack.callback(shutil.rmtree, scratch, True)
-        cluster.start()
-        stack.callback(cluster.stop)
-        settings = Settings(database_url=cluster.url, data_dir=scratch)
-        upgrade(settings)
-        engine = make_engine(settings)
-        with engine.begin() as conn:
-            seed(conn, settings.geodata_dir)
-        import_paths(engine, discover([DATA]), ImportOptions("deepstatemap", "RU", "assessed"))
-        engine.dispose()
-
+        cluster = deepstate_cluster(stack, tcp_port=free_port())  # tipg (asyncpg) needs TCP
+        body_file = Path(tempfile.mkstemp(suffix=".geojson")[1])
+        stack.callback(body_file.unlink)
         app = ["app.main:create_app", "--factory"]
         database = {"DATABASE_URL": cluster.url}
         cached = serve(stack, app, {**database, "FRONTLINE_CACHE_MB": "256"}, OURS)
@@ -112,7 +123,6 @@ def main() -> None:
             "DATABASE_URL": f"postgresql://frontline@127.0.0.1:{cluster.tcp_port}/frontline",
             "TIPG_DB_SCHEMAS": '["public"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}, TIPG)
         body = httpx.get(cached + OURS).content
-        body_file = scratch / "body.geojson"
         body_file.write_bytes(body)
         memory = serve(stack, ["memory_app:app", "--app-dir", str(MEMORY_APP.parent)],
                        {"MEMORY_BODY": str(body_file)}, "/")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,14 +20,7 @@ from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
-from items_vs_tipg import DATA, serve
-
-from app.db.engine import make_engine
-from app.embedded import EmbeddedCluster
-from app.services.importer import ImportOptions, discover, import_paths
-from app.services.migrate import upgrade
-from app.services.seed import seed
-from app.settings import Settings
+from items_vs_tipg import check_requirements, deepstate_cluster, serve
 
 LUA = """
 paths = {%s}
@@ -57,26 +49,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=64)
     options = parser.parse_args()
-    if not DATA.exists():
-        sys.exit(f"{DATA} is absent: this benchmark needs the DeepStateMap daily files")
-    if not shutil.which("wrk"):
-        sys.exit("wrk is missing: apt-get install wrk")
-    scratch = Path(tempfile.mkdtemp(prefix="frontline-load-", dir="/tmp"))
-    scratch.chmod(0o755)
-    cluster = EmbeddedCluster(scratch)
+    check_requirements()
     with ExitStack() as stack:
-        stack.callback(shutil.rmtree, scratch, True)
-        cluster.start()
-        stack.callback(cluster.stop)
-        settings = Settings(database_url=cluster.url, data_dir=scratch)
-        upgrade(settings)
-        engine = make_engine(settings)
-        with engine.begin() as conn:
-            seed(conn, settings.geodata_dir)
-        import_paths(engine, discover([DATA]), ImportOptions("deepstatemap", "RU", "assessed"))
-        engine.dispose()
+        cluster = deepstate_cluster(stack)
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        stack.callback(script.unlink)
         base = serve(stack, ["app.main:create_app", "--factory"], {"DATABASE_URL": cluster.url}, "/healthz")
-        script = scratch / "mix.lua"
         script.write_text(LUA % ", ".join(f'"{u}"' for u in urls()))
         out = subprocess.run(["wrk", "-t2", f"-c{options.connections}", f"-d{options.seconds}s", "--latency",
                               "--timeout", "10s", "-s", str(script), base], capture_output=True, text=True,
