@@ -8,7 +8,6 @@ inside JavaScript template literals, so backticks, ``$`` and backslashes are esc
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +16,6 @@ from typing import Any
 import folium
 import orjson
 from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
 
 from app.db.maplayers import SideStyle
 
@@ -36,9 +34,16 @@ STATUS_LABEL = {"claimed": "claimed (dashed, light)", "assessed": "assessed (sol
 
 
 def esc(value: Any) -> str:
-    """Data as inert text inside HTML that folium places in a JavaScript template literal."""
+    """Data as inert text inside HTML that folium places in a JavaScript template literal.
+
+    Braces are escaped too: branca parses a popup's or tooltip's rendered script as a Jinja template once
+    more, so ``{{ ... }}`` in data would otherwise be evaluated on the server.
+    """
     text = "" if value is None else str(value)
-    return html.escape(text, quote=True).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"),
+                         ("\\", "&#92;"), ("`", "&#96;"), ("$", "&#36;"), ("{", "&#123;"), ("}", "&#125;")):
+        text = text.replace(char, entity)
+    return text
 
 
 def script_json(value: Any) -> str:
@@ -51,14 +56,20 @@ def script_json(value: Any) -> str:
 
 
 class MapScript(MacroElement):  # type: ignore[misc]
-    """JavaScript run once the map exists (added as the map's last child, so it renders after the map)."""
+    """JavaScript run once the map exists (added as the map's last child, so it renders after the map).
 
-    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+    It puts its code in the page itself: a MacroElement's output would be parsed by Jinja once more.
+    """
 
     def __init__(self, code: str) -> None:
         super().__init__()
         self._name = "MapScript"
         self.code = code
+
+    def render(self, **kwargs: Any) -> str:
+        """Add the code to the page's script, as it is."""
+        _figure(self).script.add_child(RawHtml(self.code), name=self.get_name())
+        return ""
 
 
 class RawHtml(Element):  # type: ignore[misc]
@@ -95,7 +106,7 @@ class BaseMap:
     tile_attribution: str | None = None
 
 
-def _figure(m: folium.Map) -> Figure:
+def _figure(m: Element) -> Figure:
     figure = m.get_root()
     assert isinstance(figure, Figure)
     return figure
@@ -124,7 +135,7 @@ def _add_base_layers(m: folium.Map, base: BaseMap) -> None:
     regions = folium.FeatureGroup(name="Regions", show=True)
     for region in base.regions:
         folium.GeoJson(
-            orjson.loads(region["geojson"]), name=region["key"],
+            orjson.loads(region["geojson"]),
             style_function=lambda _: {"color": "#6b6b6b", "weight": 1, "fillColor": "#f3efe6", "fillOpacity": 0.7},
             tooltip=folium.Tooltip(f"{esc(region['name'])}: {region['area_km2']:,.0f} km²"),
         ).add_to(regions)
@@ -132,7 +143,7 @@ def _add_base_layers(m: folium.Map, base: BaseMap) -> None:
     lines = folium.FeatureGroup(name="Border and lines")
     for line in base.lines:
         folium.GeoJson(
-            orjson.loads(line["geojson"]), name=line["key"],
+            orjson.loads(line["geojson"]),
             style_function=lambda _: {"color": "#1f1f1f", "weight": 2.5, "dashArray": "10 4 2 4"},
             tooltip=folium.Tooltip(f"{esc(line['name'])}: {line['length_km']:,.0f} km (geodesic)"),
         ).add_to(lines)
@@ -230,7 +241,10 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
         for feature in group_features:
             p = feature["properties"]
             style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"])
-            folium.GeoJson(feature, style_function=lambda _, s=style: s,
+            # Geometry only: folium embeds the data in a script that Jinja parses again (see esc), and the
+            # tooltip says everything the properties would.
+            shape = {"type": "Feature", "geometry": feature["geometry"], "properties": {}}
+            folium.GeoJson(shape, style_function=lambda _, s=style: s,
                            tooltip=folium.Tooltip(_feature_tooltip(p, sources))).add_to(group)
         group.add_to(m)
     illustrative = any(f["properties"].get("illustrative") for f in features)

@@ -65,12 +65,28 @@ def test_data_text_is_escaped_in_popups_tooltips_and_layer_names(client: TestCli
     add_place(seeded, "xss-template", "${alert(2)}`")
     page = client.get("/maps/snapshot?date=2024-09-15").text
     assert "<img src=x" not in page and "${alert(2)}" not in page
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&#36;{alert(2)}&#96;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&#36;&#123;alert(2)&#125;&#96;" in page
 
 
 def test_esc_neutralises_markup_and_template_literals() -> None:
-    assert esc("<b>'\"&`${x}\\") == "&lt;b&gt;&#x27;&quot;&amp;&#96;&#36;{x}&#92;"
+    assert esc("<b>'\"&`${x}\\") == "&lt;b&gt;&#x27;&quot;&amp;&#96;&#36;&#123;x&#125;&#92;"
     assert esc(None) == ""
+
+
+def test_template_syntax_in_data_or_parameters_is_never_evaluated(client: TestClient, seeded: Connection) -> None:
+    # branca parses rendered scripts as Jinja templates once more: data must not reach it as template syntax.
+    add_place(seeded, "ssti", "{{ 7 * 191 }} {% if true %}yes{% endif %}")
+    seeded.execute(text("UPDATE control_areas SET superseded_at = now() WHERE key = 'syrskyi-ua-held-2024-08-20'"))
+    seeded.execute(text(
+        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, layer, name, properties, "
+        "geom) SELECT 'braces', id, 'h', 'UA', 'claimed', '[2024-08-20,2024-08-21)', 'x', 'a {{ name }}', "
+        "'{\"name\": \"Liberated {{at}}\"}', ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(35.2, 51.2), 4326), 0.05)) "
+        "FROM sources WHERE slug = 'syrskyi'"))
+    page = client.get("/maps/snapshot?date=2024-08-20")
+    assert page.status_code == 200, page.text
+    assert "1337" not in page.text and "&#123;&#123; 7 * 191 &#125;&#125;" in page.text
+    timeline = client.get("/maps/timeline?source={{7*191}}")
+    assert timeline.status_code == 200 and "1337" not in timeline.text
 
 
 def test_compare_totals_match_the_changes_endpoint(client: TestClient) -> None:
