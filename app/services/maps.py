@@ -222,9 +222,9 @@ def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], extra: str 
 def _area_table(rows: Sequence[Mapping[str, Any]], sources: Mapping[str, str]) -> str:
     body = "".join(
         f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
-        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td>{esc(r['observed_on'])}</td>"
-        f"<td class='fl-num'>{float(r['area_km2']):,.1f}</td></tr>" for r in rows)
-    return ("<table class='fl-table'><tr><th>source</th><th>side</th><th>status</th><th>observed</th>"
+        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td>{esc(r['layer'] or '')}</td>"
+        f"<td>{esc(r['observed_on'])}</td><td class='fl-num'>{float(r['area_km2']):,.1f}</td></tr>" for r in rows)
+    return ("<table class='fl-table'><tr><th>source</th><th>side</th><th>status</th><th>layer</th><th>observed</th>"
             f"<th>km²</th></tr>{body}</table>")
 
 
