@@ -8,7 +8,7 @@ inside JavaScript template literals, so backticks, ``$`` and backslashes are esc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -167,12 +167,14 @@ def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> None:
     group.add_to(m)
 
 
-def _finish(m: folium.Map, panels: Sequence[str], init: str | None = None) -> str:
+def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | None = None) -> str:
+    """Add the panels, the layer control and the page's own script (given the layer control's JS name)."""
     for panel in panels:
         _figure(m).html.add_child(RawHtml(panel))
-    folium.LayerControl(collapsed=False).add_to(m)
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
     if init:
-        m.add_child(MapScript(init))
+        m.add_child(MapScript(init(control.get_name())))
     rendered: str = _figure(m).render()
     return rendered
 
@@ -254,7 +256,7 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
              + (_area_table(area_rows, sources) if area_rows else "<i>no observation on or before this day</i>")
              + "</div>")
     statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
-    return _finish(m, [title, _legend(sides, statuses)], f"frontline.permalink({m.get_name()});")
+    return _finish(m, [title, _legend(sides, statuses)], lambda _: f"frontline.permalink({m.get_name()});")
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,
@@ -265,8 +267,9 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
                 "styles": STATUS_STYLE, "grey": GREY, "sides": {c: s.color for c, s in sides.items()}}
     title = ("<div class='fl-panel fl-title' id='fl-title'><h1>Claims on <span id='fl-day'>—</span></h1>"
              "<div id='fl-areas'></div></div>")
-    init = f"frontline.permalink({m.get_name()}); frontline.timeline({m.get_name()}, {script_json(settings)});"
-    return _finish(m, [title, _legend(sides, STATUS_STYLE)], init)
+    name = m.get_name()
+    return _finish(m, [title, _legend(sides, STATUS_STYLE)], lambda control: (
+        f"frontline.permalink({name}); frontline.timeline({name}, {control}, {script_json(settings)});"))
 
 
 def _signed(km2: float, sign: str) -> str:
@@ -305,4 +308,4 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     extra = ("<b>Change</b><div><span class='fl-swatch fl-solid'></span>gained (solid)</div>"
              "<div><span class='fl-swatch fl-dashed'></span>lost (dashed outline)</div>")
     return _finish(m, [title, _legend(sides, [], extra)],
-                   f"frontline.permalink({m.get_name()});")
+                   lambda _: f"frontline.permalink({m.get_name()});")

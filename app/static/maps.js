@@ -42,16 +42,28 @@ var frontline = (function () {
     return params.toString();
   }
 
-  /* A slider over the days with data: each day's claims come from /control, its areas from /stats/area. */
-  function timeline(map, config) {
-    var layer = L.layerGroup().addTo(map);
+  /* A source's layer group, made (and listed in the layer control) the first time the source appears. */
+  function sourceGroup(map, control, groups, source) {
+    if (!groups[source]) {
+      groups[source] = L.layerGroup().addTo(map);
+      var label = document.createElement("span");
+      label.textContent = "Source: " + source;  // text, never markup
+      control.addOverlay(groups[source], label.outerHTML);
+    }
+    return groups[source];
+  }
+
+  /* A slider over the days with data: each day's claims come from /control, its areas from /stats/area;
+     each source gets its own toggleable layer in the page's layer control. */
+  function timeline(map, control, config) {
+    var groups = {};
     var days = config.days;
     var dayLabel = document.getElementById("fl-day");
     var areas = document.getElementById("fl-areas");
-    var control = L.control({ position: "bottomleft" });
+    var sliderControl = L.control({ position: "bottomleft" });
     var slider, playButton, timer = null, shown = null;
 
-    control.onAdd = function () {
+    sliderControl.onAdd = function () {
       var div = L.DomUtil.create("div", "fl-slider");
       playButton = L.DomUtil.create("button", "", div);
       playButton.type = "button";
@@ -71,7 +83,7 @@ var frontline = (function () {
       playButton.addEventListener("click", togglePlay);
       return div;
     };
-    control.addTo(map);
+    sliderControl.addTo(map);
 
     function show(index) {
       var day = days[index];
@@ -86,11 +98,13 @@ var frontline = (function () {
         .then(function (r) { return r.json(); })
         .then(function (collection) {
           if (shown !== day) { return; }
-          layer.clearLayers();
-          L.geoJSON(collection, {
-            style: function (f) { return styleFor(config, f.properties); },
-            onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
-          }).addTo(layer);
+          Object.keys(groups).forEach(function (source) { groups[source].clearLayers(); });
+          collection.features.forEach(function (feature) {
+            L.geoJSON(feature, {
+              style: function (f) { return styleFor(config, f.properties); },
+              onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
+            }).addTo(sourceGroup(map, control, groups, feature.properties.source));
+          });
           document.body.setAttribute("data-day-shown", day);
         });
       fetch(config.areaUrl + "?" + query(config, { date: day }))

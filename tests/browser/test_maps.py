@@ -194,6 +194,14 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     expect(page.locator("#fl-day")).to_have_text(first)
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first))
     assert f"day={first}" in page.url
+    # Each source seen so far has its own layer in the control; unticking one hides its areas.
+    first_sources = {f["properties"]["source"] for f in api.get(f"/control?date={first}").json()["features"]}
+    assert {f"Source: {s}" for s in first_sources} <= set(overlay_names(page))
+    hidden = sorted(first_sources)[0]
+    hidden_count = sum(f["properties"]["source"] == hidden
+                       for f in api.get(f"/control?date={first}").json()["features"])
+    page.locator(".leaflet-control-layers-overlays label", has_text=f"Source: {hidden}").locator("input").uncheck()
+    expect(page.locator(PATHS)).to_have_count(base + control_count(api, first) - hidden_count)
     assert recorder.page_errors == []
 
 
