@@ -13,7 +13,7 @@ from app import __version__
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
-from app.routes import health, maps, ogc, places, stats, writes
+from app.routes import docs, health, maps, ogc, places, stats, writes
 from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
 from app.settings import Settings
 
@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description="Who holds which territory on which date, per source, side, status and day.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.routes.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -65,5 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(places.router)
     app.include_router(maps.router)
     app.include_router(writes.router)
+    app.include_router(docs.router)
+    docs.mount_assets(app)
     maps.mount_assets(app)
     return app

@@ -1,8 +1,7 @@
 """Security headers (every response nosniff; HTML pages a Content Security Policy) and the body size limit.
 
 The policy allows only this host (and the configured tile server's origin for map images), so a page can
-neither load nor send anything elsewhere. FastAPI's own /docs page is left without it: it loads Swagger UI
-from a CDN.
+neither load nor send anything elsewhere.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem
-
-UNGUARDED = ("/docs", "/redoc")
 
 
 def content_security_policy(tile_url: str | None) -> str:
@@ -36,7 +33,7 @@ class SecurityHeaders:
     def for_response(self, path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
         """Headers to add to a response of this path and content type."""
         headers = [(b"x-content-type-options", b"nosniff")]
-        if content_type.startswith(b"text/html") and not path.startswith(UNGUARDED):
+        if content_type.startswith(b"text/html"):
             headers += self.html
         return headers
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, text
 from app.services.maps import esc
 
 PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline", "/maps/timeline?start=2024-08-01&end=2024-09-30",
-         "/maps/compare?from=2024-08-20&to=2024-11-20", "/app"]
+         "/maps/compare?from=2024-08-20&to=2024-11-20", "/app", "/docs"]
 
 
 def add_place(conn: Connection, key: str, name: str) -> None:

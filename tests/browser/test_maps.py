@@ -95,6 +95,7 @@ PAGES = {
     "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}", PATHS),
     "app": ("/app", "#snapshot-form"),
     "root-html": ("/", "#snapshot-form"),  # a browser's Accept: text/html gets the same landing page
+    "api-docs": ("/docs", ".opblock"),  # Swagger UI, from the app's own copy, drawing the operations
 }
 
 
