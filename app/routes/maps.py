@@ -121,6 +121,7 @@ def timeline(
         days = maplayers.data_days(conn, first, last, filters)
         meters = request.app.state.settings.map_simplify_m if simplify is None else simplify
         config = {"controlUrl": request.url_for("control-as-of").path, "areaUrl": request.url_for("area").path,
+                  "placeUrl": request.url_for("place-control", place_id="__KEY__").path,
                   "simplify": meters, "intervalMs": interval_ms, "filters": _filter_params(request)}
         tolerance = _tolerance(request, simplify)
         page = maps.timeline_page(_assets(request), _base(request, conn, None, tolerance, filters, sources), days,

@@ -32,7 +32,7 @@ def the_place(conn: ConnDep,
 PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
-@router.get("/{place_id}/control", summary="Who held a place on a day, per source")
+@router.get("/{place_id}/control", summary="Who held a place on a day, per source", name="place-control")
 def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
             f: Format = None) -> Response:
     """Per claim series: whether its latest observation on or before the day covers the place, since when."""

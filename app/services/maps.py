@@ -264,7 +264,8 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
     """A slider over the days with data; each day's claims are fetched from /control as the slider moves."""
     m = new_map(assets, base, "Frontline: timeline")
     settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
-                "styles": STATUS_STYLE, "grey": GREY, "sides": {c: s.color for c, s in sides.items()}}
+                "styles": STATUS_STYLE, "grey": GREY, "sides": {c: s.color for c, s in sides.items()},
+                "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}
     title = ("<div class='fl-panel fl-title' id='fl-title'><h1>Claims on <span id='fl-day'>—</span></h1>"
              "<div id='fl-areas'></div></div>")
     name = m.get_name()

@@ -136,6 +136,38 @@ var frontline = (function () {
       }, config.intervalMs || 1200);
     }
 
+    /* A settlement's popup says who holds it on the day shown, per source (asked when it opens). */
+    map.on("popupopen", function (event) {
+      var at = event.popup.getLatLng();
+      var place = config.places.filter(function (p) {
+        return Math.abs(p.lat - at.lat) < 1e-7 && Math.abs(p.lon - at.lng) < 1e-7;
+      })[0];
+      var day = shown;
+      if (!place || !day) { return; }
+      fetch(config.placeUrl.replace("__KEY__", encodeURIComponent(place.key)) + "?" + query(config, { date: day }))
+        .then(function (r) { return r.json(); })
+        .then(function (table) {
+          var node = document.createElement("div");
+          var title = document.createElement("b");
+          title.textContent = place.name;
+          node.appendChild(title);
+          node.appendChild(document.createTextNode(" on " + day + ":"));
+          var held = table.rows.filter(function (row) { return row.holds; });
+          if (!held.length) {
+            held = [{ none: true }];
+          }
+          held.forEach(function (row) {
+            var line = document.createElement("div");
+            line.className = "fl-holder";
+            line.textContent = row.none ? "no source's control area covers it on this day" :
+              row.source + ": " + (row.side || "unknown") + " " + row.status + " since " + row.held_since +
+              " (observed " + row.observed_on + ")";
+            node.appendChild(line);
+          });
+          event.popup.setContent(node);
+        });
+    });
+
     var start = config.day ? days.indexOf(config.day) : -1;
     show(start >= 0 ? start : days.length - 1);
   }

@@ -174,6 +174,26 @@ def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder,
 
 # -- timeline ----------------------------------------------------------------------------------------------
 
+def test_timeline_settlement_popup_says_who_holds_it_on_the_day_shown(page: Page, recorder: Recorder,
+                                                                      live_server: LiveServer,
+                                                                      api: httpx.Client) -> None:
+    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}")
+    holders = [row for row in control["rows"] if row["holds"]]
+    place = control["place"]
+    page.goto(f"{live_server.url}/maps/timeline?day={POPUP_DAY}")
+    wait_for(page, f'body[data-day-shown="{POPUP_DAY}"]', recorder)
+    where = marker(page, place["lat"], place["lon"])
+    assert where["onTop"], f"a click on the Sudzha marker lands on another layer: {where['hit']}"
+    page.mouse.click(where["x"], where["y"])
+    lines = page.locator(".leaflet-popup-content .fl-holder")
+    expect(lines).to_have_count(len(holders), timeout=5000)
+    text_ = page.locator(".leaflet-popup-content").inner_text()
+    assert place["name"] in text_ and POPUP_DAY in text_
+    for holder in holders:
+        assert f"{holder['source']}: {holder['side']} {holder['status']} since {holder['held_since']}" in text_
+    assert recorder.page_errors == []
+
+
 def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, live_server: LiveServer,
                                                 api: httpx.Client) -> None:
     days = data_days(api)
