@@ -30,8 +30,8 @@ class SecurityHeaders:
         self.html = [(b"content-security-policy", content_security_policy(tile_url).encode()),
                      (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"SAMEORIGIN")]
 
-    def for_response(self, path: str, content_type: bytes) -> list[tuple[bytes, bytes]]:
-        """Headers to add to a response of this path and content type."""
+    def for_response(self, content_type: bytes) -> list[tuple[bytes, bytes]]:
+        """Headers to add to a response of this content type."""
         headers = [(b"x-content-type-options", b"nosniff")]
         if content_type.startswith(b"text/html"):
             headers += self.html
@@ -55,7 +55,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
-                message["headers"] = headers + self.headers.for_response(scope["path"], content_type)
+                message["headers"] = headers + self.headers.for_response(content_type)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,14 +1,10 @@
-"""Engine and sessions: one engine per process, made from the settings."""
+"""The engine: one per process, made from the settings."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.embedded import EmbeddedCluster
 from app.settings import Settings
@@ -39,15 +35,3 @@ def _connection_errors_invalidate_the_pool(context: ExceptionContext) -> None:
     # pool that keeps such connections fails every request after the database is back.
     if isinstance(context.original_exception, psycopg.OperationalError):
         context.is_disconnect = True
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for the CLI: closed afterwards; the caller commits."""
-    with factory() as session:
-        yield session

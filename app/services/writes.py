@@ -9,7 +9,6 @@ the second gets 412 and must look again. Every write is audited in the same tran
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.postgresql import Range
 
 from app.auth import Caller
 from app.db import reference, tokens
+from app.db.features import is_row_id
 from app.db.history import lock_keys, record_versions
 from app.db.models import ControlArea, Event, Line, Place, ReportedFigure, table_of
 from app.errors import Conflict, PreconditionFailed, PreconditionRequired, TooLarge, Unprocessable
@@ -248,7 +248,7 @@ def current_rows(conn: Connection, table: Table, key: str, lock: bool = True) ->
 
 def key_of(conn: Connection, table: Table, feature_id: str) -> str | None:
     """The key a feature id (row id or key) names."""
-    if re.fullmatch(r"\d{1,18}", feature_id):
+    if is_row_id(feature_id) and len(feature_id) <= 18:
         return conn.execute(select(table.c.key).where(table.c.id == int(feature_id))).scalar_one_or_none()
     found = conn.execute(select(table.c.key).where(table.c.key == feature_id).limit(1)).scalar_one_or_none()
     return found
