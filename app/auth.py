@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
@@ -71,7 +71,7 @@ def authenticate(request: Request, needed: str) -> Caller:
     return Caller(found["name"], found["scope"])
 
 
-def requires(scope: str) -> object:
+def requires(scope: str) -> Any:
     """A dependency that admits callers whose token has ``scope`` (or more)."""
 
     def dependency(request: Request) -> Caller:

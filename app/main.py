@@ -10,10 +10,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from app import __version__
+from app.auth import requires
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.errors import register_error_handlers
-from app.routes import docs, health, maps, ogc, places, stats, writes
+from app.routes import docs, health, maps, ogc, places, research, writes
 from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
 from app.settings import Settings
 
@@ -59,14 +60,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     security = SecurityHeaders(settings.tile_url)
     app.add_middleware(SecurityHeadersMiddleware, headers=security)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher, security=security)  # outermost: hits first
+    if not settings.require_read_token:  # a hit would skip the token check: with read tokens, routes cache
+        app.add_middleware(CacheMiddleware, cache=cache, watcher=watcher, security=security)  # outermost
     register_error_handlers(app)
+    # Every data route needs a read token when so configured; liveness and the docs page stay open.
+    guard = [requires("read")] if settings.require_read_token else []
     app.include_router(health.router)
-    app.include_router(ogc.router)
-    app.include_router(stats.router)
-    app.include_router(places.router)
-    app.include_router(maps.router)
-    app.include_router(writes.router)
+    for router in (ogc.router, research.router, places.router, maps.router, writes.router):
+        app.include_router(router, dependencies=guard)
     app.include_router(docs.router)
     docs.mount_assets(app)
     maps.mount_assets(app)

@@ -16,11 +16,23 @@ DEFAULT_LIMIT = 100
 
 
 @dataclass(frozen=True)
-class DateInterval:
+class DayRange:
     """Closed interval of days; None is an open end. A plain date is the interval of that one day."""
 
     start: date | None
     end: date | None
+
+    @property
+    def first(self) -> date:
+        """The first day of a range closed at the start."""
+        assert self.start is not None
+        return self.start
+
+    @property
+    def last(self) -> date:
+        """The last day of a range closed at the end."""
+        assert self.end is not None
+        return self.end
 
 
 def parse_day(value: str, parameter: str) -> date:
@@ -36,11 +48,26 @@ def parse_day(value: str, parameter: str) -> date:
         ) from None
 
 
-def parse_interval(value: str, parameter: str = "datetime") -> DateInterval:
+def day_range(first: str | None, last: str | None, names: tuple[str, str], required: bool = True) -> DayRange:
+    """Two days named by two parameters (``names``); the first may not be after the last."""
+    if required and (first is None or last is None):
+        missing = names[0] if first is None else names[1]
+        raise InvalidParameter(f"{missing}: required (YYYY-MM-DD)", parameter=missing)
+    return _ordered(None if first is None else parse_day(first, names[0]),
+                    None if last is None else parse_day(last, names[1]), names)
+
+
+def _ordered(start: date | None, end: date | None, names: tuple[str, str], parameter: str | None = None) -> DayRange:
+    if start and end and start > end:
+        raise InvalidParameter(f"{names[0]} {start} is after {names[1]} {end}", parameter=parameter or names[0])
+    return DayRange(start, end)
+
+
+def parse_interval(value: str, parameter: str = "datetime") -> DayRange:
     """OGC `datetime`: an instant, `start/end`, or half-open `../end`, `start/..` (empty ends allowed)."""
     if "/" not in value:
         day = parse_day(value, parameter)
-        return DateInterval(day, day)
+        return DayRange(day, day)
     parts = value.split("/")
     if len(parts) != 2:
         raise InvalidParameter(f"{parameter}: '{value}' has more than one '/'", parameter=parameter)
@@ -48,9 +75,7 @@ def parse_interval(value: str, parameter: str = "datetime") -> DateInterval:
     start, end = ends
     if start is None and end is None:
         raise InvalidParameter(f"{parameter}: '{value}' is open at both ends", parameter=parameter)
-    if start and end and start > end:
-        raise InvalidParameter(f"{parameter}: start {start} is after end {end}", parameter=parameter)
-    return DateInterval(start, end)
+    return _ordered(start, end, (f"{parameter}: start", "end"), parameter)
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:

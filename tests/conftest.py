@@ -9,43 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.db.engine import make_engine
 from app.embedded import EmbeddedCluster
-from app.main import create_app
 from app.services.migrate import upgrade
 from app.services.seed import seed
-from app.settings import PROJECT_ROOT, Settings
-
-SHARED_DATA = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-
-
-def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data, or a skip with the reason when the folder is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the third-party files in ../shared/data are needed for this test")
-    return path
-
-
-def new_temp_dir(prefix: str) -> Path:
-    """A temporary directory the unprivileged database user can traverse (pytest's own tmp is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    path.chmod(0o755)
-    return path
+from app.settings import Settings
+from tests.helpers import LiveServer, new_temp_dir, seeded_app, serving
 
 
 @pytest.fixture(scope="session")
@@ -114,40 +90,12 @@ def seeded(conn: Connection, settings: Settings) -> Connection:
     return conn
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """A running server's base URL and the URL of its database."""
-
-    url: str
-    database_url: str
-
-
 @pytest.fixture(scope="module")
 def live_server(database_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     """A real HTTP server on 127.0.0.1 over a committed, seeded database of its own."""
     settings = Settings(database_url=database_factory())
-    upgrade(settings)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
-        seed(conn, settings.geodata_dir)
-    port = free_port()
-    app = create_app(settings, engine)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    assert app.state.version_watcher.connected.wait(10), "the version watcher did not connect"
-    yield LiveServer(f"http://127.0.0.1:{port}", str(settings.database_url))
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    stack = seeded_app(settings)
+    with serving(stack.app) as url:
+        assert stack.app.state.version_watcher.connected.wait(10), "the version watcher did not connect"
+        yield LiveServer(url, str(settings.database_url))
+    stack.engine.dispose()

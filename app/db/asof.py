@@ -35,15 +35,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import array_agg, distinct_on
 
-from app.db.features import control_properties, display_geojson, feature_json, is_row_id
-from app.db.models import ControlArea, Line, Place, Region, ReportedFigure, Source, table_of
-
-areas = table_of(ControlArea)
-sources = table_of(Source)
-regions = table_of(Region)
-lines = table_of(Line)
-places = table_of(Place)
-figures = table_of(ReportedFigure)
+from app.db.features import control_properties, display_geojson, feature_json
+from app.db.history import row_id
+from app.db.models import areas, figures, lines, places, regions, sources
 
 GROUP = ("source_id", "side_code", "status", "layer")
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
@@ -221,16 +215,22 @@ def figure_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
 
 # -- changes between two days ------------------------------------------------------------------------------
 
-def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> FromClause:
+def merged_latest(day: date, filters: Filters, region: str | None, name: str) -> FromClause:
+    """Per series: its latest observation on or before ``day`` as one geometry, clipped to ``region`` if given."""
     rows = latest(day, filters)
     geom = merged(rows)
     if region:
         geom = func.ST_CollectionExtract(func.ST_Intersection(geom, region_geom(region)), 3)
-    # Empty strings for NULL side and layer: a FULL JOIN needs plain equality to match series.
-    return (select(*(func.coalesce(rows.c[c], "").label(c) if c in ("side_code", "layer") else rows.c[c]
-                     for c in GROUP),
-                   func.max(func.lower(rows.c.valid)).label("observed_on"), geom.label("geom"))
+    return (select(*(rows.c[c] for c in GROUP), func.max(func.lower(rows.c.valid)).label("observed_on"),
+                   geom.label("geom"))
             .group_by(*(rows.c[c] for c in GROUP)).subquery(name))
+
+
+def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> FromClause:
+    series = merged_latest(day, filters, region, f"{name}_series")
+    # Empty strings for NULL side and layer: a FULL JOIN needs plain equality to match series.
+    return select(*(func.coalesce(series.c[c], "").label(c) if c in ("side_code", "layer") else series.c[c]
+                    for c in GROUP), series.c.observed_on, series.c.geom).subquery(name)
 
 
 def changes(conn: Connection, before_day: date, after_day: date, filters: Filters,
@@ -280,12 +280,7 @@ def depth(conn: Connection, day: date, filters: Filters, line: str, region: str 
     Measured at the vertices of the area's outline after segmentizing it every ``segment_m`` metres along the
     ellipsoid, so long straight edges do not hide a far point.
     """
-    rows = latest(day, filters)
-    geom = merged(rows)
-    if region:
-        geom = func.ST_CollectionExtract(func.ST_Intersection(geom, region_geom(region)), 3)
-    unioned = (select(*(rows.c[c] for c in GROUP), func.max(func.lower(rows.c.valid)).label("observed_on"),
-                      geom.label("geom")).group_by(*(rows.c[c] for c in GROUP)).subquery("unioned"))
+    unioned = merged_latest(day, filters, region, "unioned")
     border = (select(func.Geography(lines.c.geom)).where(lines.c.key == line, lines.c.superseded_at.is_(None))
               .scalar_subquery())
     points = select(literal_column("(dp).geom").label("geom")).select_from(
@@ -312,7 +307,8 @@ def line_exists(conn: Connection, key: str) -> bool:
 
 def find_place(conn: Connection, place_id: str) -> dict[str, Any] | None:
     """A place's current version by key (slug such as ``sudzha``) or row id."""
-    match = places.c.id == int(place_id) if is_row_id(place_id) and len(place_id) < 18 else places.c.key == place_id
+    number = row_id(place_id)
+    match = places.c.id == number if number is not None else places.c.key == place_id
     row = conn.execute(select(places.c.id, places.c.key, places.c.name, places.c.alt_names,
                               func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
                        .where(match, places.c.superseded_at.is_(None))).first()

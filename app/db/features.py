@@ -36,10 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.db.models import ControlArea, Event, Line, Place, Region, Source, table_of
-from app.params import DateInterval
+from app.db.history import row_id
+from app.db.models import areas, events, lines, places, regions, sources
+from app.params import DayRange
 
-sources = table_of(Source)
 Properties = Callable[[Table], dict[str, ColumnElement[Any]]]
 
 
@@ -127,30 +127,30 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         "control-areas", "Control areas",
         "Territory a source says a side holds, or that is contested / of unknown status, per day. "
         "`datetime` matches the days a claim is valid for.",
-        table_of(ControlArea), control_properties,
+        areas, control_properties,
         {"side": "side_code", "source": "", "status": "status", "layer": "layer"}, "valid",
     ),
     Collection(
-        "places", "Places", "Settlements and sites (points).", table_of(Place),
+        "places", "Places", "Settlements and sites (points).", places,
         lambda t: {"name": t.c.name, "alt_names": t.c.alt_names, "kind": t.c.kind, "population": t.c.population,
                    "region": t.c.properties["region"].astext, **common_properties(t)},
         {"kind": "kind", "source": ""}, "valid-or-always",
     ),
     Collection(
-        "lines", "Lines", "International borders, administrative boundaries and front lines.", table_of(Line),
+        "lines", "Lines", "International borders, administrative boundaries and front lines.", lines,
         lambda t: {"name": t.c.name, "kind": t.c.kind, "side": t.c.side_code, "status": t.c.status,
                    "length_km": km(t.c.length_km), **common_properties(t)},
         {"kind": "kind", "side": "side_code", "source": ""}, "valid-or-always",
     ),
     Collection(
-        "regions", "Regions", "Administrative areas, for clipping statistics.", table_of(Region),
+        "regions", "Regions", "Administrative areas, for clipping statistics.", regions,
         lambda t: {"name": t.c.name, "local_name": t.c.local_name, "kind": t.c.kind, "country": t.c.country,
                    "area_km2": km(t.c.area_km2), **common_properties(t)},
         {"kind": "kind", "country": "country", "source": ""}, None,
     ),
     Collection(
         "events", "Events", "Dated happenings at a point or over an area, as a source reported them.",
-        table_of(Event),
+        events,
         lambda t: {"occurred_on": t.c.occurred_on, "title": t.c.title, "description": t.c.description,
                    "side": t.c.side_code, "status": t.c.status, "url": t.c.url, **common_properties(t)},
         {"side": "side_code", "source": "", "status": "status"}, "occurred_on",
@@ -207,7 +207,7 @@ def page_items(
     conn: Connection,
     collection: Collection,
     *,
-    interval: DateInterval | None,
+    interval: DayRange | None,
     bbox: tuple[float, float, float, float] | None,
     filters: Mapping[str, list[str]],
     limit: int,
@@ -232,11 +232,6 @@ def page_items(
     return Page([], first[1] if first else 0)
 
 
-def is_row_id(value: str) -> bool:
-    """Whether a path segment is a row id: ASCII digits only ('²'.isdigit() is True, int('²') fails)."""
-    return value.isascii() and value.isdigit()
-
-
 @dataclass(frozen=True)
 class Item:
     """One stored version: its row id, key, whether it is current, and its GeoJSON Feature."""
@@ -251,10 +246,8 @@ def get_item(conn: Connection, collection: Collection, feature_id: str) -> Item 
     """A feature by row id (any version, current or superseded), or by key (its current version; the first
     polygon when a claim is drawn as several)."""
     t = collection.table
-    if is_row_id(feature_id) and int(feature_id) >= 2**63:
-        return None
-    match = t.c.id == int(feature_id) if is_row_id(feature_id) else and_(
-        t.c.key == feature_id, t.c.superseded_at.is_(None))
+    number = row_id(feature_id)
+    match = t.c.id == number if number is not None else and_(t.c.key == feature_id, t.c.superseded_at.is_(None))
     stmt = _from(collection, [t.c.id, t.c.key, t.c.superseded_at.is_(None),
                               feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)
     row = conn.execute(stmt.order_by(t.c.id).limit(1)).first()

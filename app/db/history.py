@@ -19,6 +19,17 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import Connection, Table, func, insert, select, update
 
 Row = Mapping[str, Any]
+MAX_ROW_ID = 2**63 - 1  # bigint
+
+
+def row_id(value: str) -> int | None:
+    """The row id a path segment names, or None when it is a key: ASCII digits within bigint range.
+
+    ('²'.isdigit() is True but int('²') fails; a longer number cannot be a row id, so it is looked up as a key.)
+    """
+    if value.isascii() and value.isdigit() and int(value) <= MAX_ROW_ID:
+        return int(value)
+    return None
 
 
 @dataclass
@@ -99,3 +110,28 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
         conn.execute(insert(table), to_insert)
         counts.inserted = len(to_insert)
     return counts
+
+
+# -- current versions and their tags (ETags) ---------------------------------------------------------------
+
+def version_tag(row_ids: list[int]) -> str:
+    """The ETag of a thing's current version: its current rows (a claim may be several polygons)."""
+    return '"' + hashlib.sha256(",".join(map(str, sorted(row_ids))).encode()).hexdigest()[:24] + '"'
+
+
+def current_rows(conn: Connection, table: Table, key: str) -> list[int]:
+    """The ids of a key's current rows."""
+    stmt = select(table.c.id).where(table.c.key == key, table.c.superseded_at.is_(None))
+    return sorted(conn.execute(stmt).scalars())
+
+
+def key_of(conn: Connection, table: Table, feature_id: str) -> str | None:
+    """The key a feature id (a row id of any version, or a key) names, if it exists."""
+    number = row_id(feature_id)
+    match = table.c.id == number if number is not None else table.c.key == feature_id
+    return conn.execute(select(table.c.key).where(match).limit(1)).scalar_one_or_none()
+
+
+def close_rows(conn: Connection, table: Table, ids: list[int]) -> None:
+    """Close current versions (a retraction); after the key's lock, so the clock, not the transaction's start."""
+    conn.execute(update(table).where(table.c.id.in_(ids)).values(superseded_at=func.clock_timestamp()))

@@ -14,14 +14,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from app.db.asof import Filters
 from app.db.features import display_geojson
-from app.db.models import ControlArea, Line, Place, Region, Side, Source, table_of
-
-areas = table_of(ControlArea)
-regions = table_of(Region)
-lines = table_of(Line)
-places = table_of(Place)
-sides = table_of(Side)
-sources = table_of(Source)
+from app.db.models import areas, lines, places, regions, sides, sources
 
 METRES_PER_DEGREE = 111_320.0  # of latitude, near enough for a display tolerance
 

@@ -150,6 +150,11 @@ class ControlArea(Versioned, Base):
     )
 
 
+def claim_key(source: str, side: str | None, status: str, layer: str | None, day: date) -> str:
+    """A control area's key: one source's statement about one side, status and layer on one day."""
+    return f"{source}/{side or '-'}/{status}/{layer or '-'}/{day.isoformat()}"
+
+
 class Place(Versioned, Base):
     """A settlement or site (a point), e.g. Sudzha."""
 
@@ -284,4 +289,18 @@ def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-HISTORY_TABLES = [table_of(m) for m in (ControlArea, Place, Line, Region, Event, ReportedFigure)]
+# Every append-only history table: a new Versioned model is listed by itself.
+HISTORY_TABLES = [table_of(m) for m in Base.__subclasses__() if issubclass(m, Versioned)]
+
+# The Core tables behind the models, for the queries of app/db (``select(areas.c.id)``).
+sides = table_of(Side)
+sources = table_of(Source)
+imports = table_of(ImportBatch)
+areas = table_of(ControlArea)
+places = table_of(Place)
+lines = table_of(Line)
+regions = table_of(Region)
+events = table_of(Event)
+figures = table_of(ReportedFigure)
+api_tokens = table_of(ApiToken)
+audit_log = table_of(AuditEntry)

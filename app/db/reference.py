@@ -7,12 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app.db.models import ImportBatch, Side, Source, table_of
+from app.db.models import imports, sides, sources
 from app.errors import InvalidParameter
-
-sides = table_of(Side)
-sources = table_of(Source)
-imports = table_of(ImportBatch)
 
 
 def upsert_sides(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -21,14 +21,13 @@ from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
 from app.db import asof, maplayers
-from app.errors import InvalidParameter
+from app.deps import FILTER_PARAMETERS, FiltersDep, FromToDep, OptionalStartEndDep
+from app.formats import HTML
 from app.params import check_known_parameters, parse_day
-from app.routes.research import FILTER_PARAMETERS, FiltersDep
 from app.services import maps, settlements
 from app.settings import Settings
 
 router = APIRouter(tags=["maps"])
-HTML = "text/html; charset=utf-8"
 STATIC = Path(__file__).resolve().parent.parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
@@ -65,7 +64,7 @@ def _base(request: Request, conn: Connection, day: date | None, tolerance: float
     for place in places:
         holders = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day) \
             if day else []
-        place["popup"] = maps.place_popup(place, holders, day, sources) if day else f"<b>{maps.esc(place['name'])}</b>"
+        place["popup"] = maps.place_popup(place, holders, day, sources)
     return maps.BaseMap(maplayers.region_features(conn, tolerance), maplayers.line_features(conn, day, tolerance),
                         places, settings.tile_url, settings.tile_attribution)
 
@@ -102,23 +101,17 @@ def snapshot(
 @router.get("/maps/timeline", summary="Map: a time slider over the days with data", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def timeline(
-    request: Request, filters: FiltersDep, simplify: Simplify = None,
-    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (default: the first with data).")] = None,
-    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (default: the last with data).")] = None,
+    request: Request, filters: FiltersDep, span: OptionalStartEndDep, simplify: Simplify = None,
     day: Annotated[str | None, Query(description="The day shown first (default: the last).")] = None,
     interval_ms: Annotated[int, Query(ge=100, le=10_000, description="Animation step, milliseconds.")] = 1200,
 ) -> Response:
     """The claims of each day with data, fetched from /control as the slider or the animation moves."""
     check_known_parameters(request, {"start", "end", "day", "interval_ms"} | MAP_PARAMETERS)
-    first = parse_day(start, "start") if start else None
-    last = parse_day(end, "end") if end else None
     shown = parse_day(day, "day") if day else None
-    if first and last and first > last:
-        raise InvalidParameter(f"start {first} is after end {last}", parameter="start")
 
     def build(conn: Connection) -> Cached:
         sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
-        days = maplayers.data_days(conn, first, last, filters)
+        days = maplayers.data_days(conn, span.start, span.end, filters)
         meters = request.app.state.settings.map_simplify_m if simplify is None else simplify
         config = {"controlUrl": request.url_for("control-as-of").path, "areaUrl": request.url_for("area").path,
                   "placeUrl": request.url_for("place-control", place_id="__KEY__").path,
@@ -138,18 +131,10 @@ def _filter_params(request: Request) -> dict[str, str]:
 @router.get("/maps/compare", summary="Map: areas gained and lost between two days", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def compare(
-    request: Request, filters: FiltersDep, simplify: Simplify = None,
-    from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.")] = "",
-    to: Annotated[str, Query(description="Later day, YYYY-MM-DD.")] = "",
-) -> Response:
+    request: Request, filters: FiltersDep, span: FromToDep, simplify: Simplify = None) -> Response:
     """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after)."""
     check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS)
-    if not from_ or not to:
-        raise InvalidParameter("from and to are required, e.g. ?from=2024-08-20&to=2024-11-20",
-                               parameter="from" if not from_ else "to")
-    before, after = parse_day(from_, "from"), parse_day(to, "to")
-    if before > after:
-        raise InvalidParameter(f"from {before} is after to {after}", parameter="from")
+    before, after = span.first, span.last
 
     def build(conn: Connection) -> Cached:
         tolerance = _tolerance(request, simplify)

@@ -10,17 +10,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import CACHE_CONTROL, Cached, cached_response
-from app.db import features
-from app.errors import InvalidParameter, NotFound
+from app.db import features, history
+from app.errors import NotFound
+from app.formats import GEOJSON, OPENAPI_30, JsonOnly, feature_collection, json_body, output_format
 from app.openapi import as_openapi_30
 from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
 from app.routes.maps import landing_html
-from app.services import writes
 
 router = APIRouter(tags=["OGC API – Features"])
 
-GEOJSON = "application/geo+json"
-OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -28,15 +26,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
 ITEM_PARAMETERS = {"bbox", "datetime", "limit", "offset", "f"}
-
-
-def _json(body: Any) -> Cached:
-    return Cached(orjson.dumps(body), "application/json")
-
-
-def _format(f: str | None, allowed: tuple[str, ...] = ("json",)) -> None:
-    if f is not None and f not in allowed:
-        raise InvalidParameter(f"f: '{f}' is not an output format here; use {' or '.join(allowed)}", parameter="f")
+GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
 
 
 async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
@@ -51,10 +41,9 @@ CollectionDep = Annotated[features.Collection, Depends(_collection)]
 
 
 @router.get("/", summary="Landing page")
-def landing(request: Request, f: str | None = None) -> Any:
+def landing(request: Request, f: Annotated[str, output_format("json", "html")]) -> Any:
     """Links to the API definition, the conformance classes and the collections; a browser gets the HTML page."""
-    _format(f, ("json", "html"))
-    if f == "html" or (f is None and "text/html" in request.headers.get("accept", "")):
+    if f == "html" or ("f" not in request.query_params and "text/html" in request.headers.get("accept", "")):
         with request.app.state.connect() as conn:
             page = landing_html(request, conn)
         return Response(page.body, media_type=page.media_type, headers={"Vary": "Accept"})
@@ -72,16 +61,14 @@ def landing(request: Request, f: str | None = None) -> Any:
 
 
 @router.get("/conformance", summary="Conformance classes")
-def conformance(f: str | None = None) -> dict[str, list[str]]:
+def conformance(_: JsonOnly) -> dict[str, list[str]]:
     """The OGC API – Features conformance classes this service implements."""
-    _format(f)
     return {"conformsTo": CONFORMANCE}
 
 
 @router.get("/api", summary="The API definition (OpenAPI 3.0)")
-def api(request: Request, f: str | None = None) -> Response:
+def api(request: Request, _: JsonOnly) -> Response:
     """This API's OpenAPI document, in OpenAPI 3.0."""
-    _format(f)
     return Response(orjson.dumps(as_openapi_30(request.app.openapi())), media_type=OPENAPI_30)
 
 
@@ -104,12 +91,11 @@ def _collection_body(request: Request, conn: Connection, collection: features.Co
 
 
 @router.get("/collections", summary="The feature collections")
-def collections(request: Request, f: str | None = None) -> Response:
+def collections(request: Request, _: JsonOnly) -> Response:
     """Every collection with its spatial and temporal extent."""
-    _format(f)
 
     def build(conn: Connection) -> Cached:
-        return _json({
+        return json_body({
             "collections": [_collection_body(request, conn, c) for c in features.COLLECTIONS.values()],
             "links": [{"href": str(request.url_for("collections")), "rel": "self", "type": "application/json"}],
         })
@@ -118,10 +104,9 @@ def collections(request: Request, f: str | None = None) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="One collection", name="collection")
-def collection(request: Request, coll: CollectionDep, f: str | None = None) -> Response:
+def collection(request: Request, coll: CollectionDep, _: JsonOnly) -> Response:
     """A collection's description and extent."""
-    _format(f)
-    return cached_response(request, lambda conn: _json(_collection_body(request, conn, coll)))
+    return cached_response(request, lambda conn: json_body(_collection_body(request, conn, coll)))
 
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",
@@ -129,6 +114,7 @@ def collection(request: Request, coll: CollectionDep, f: str | None = None) -> R
 def items(
     request: Request,
     coll: CollectionDep,
+    _: GeoJsonFormat,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84).")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
         "A day (2024-11-12, the whole day), an RFC 3339 instant, or an interval start/end with `..` for an "
@@ -142,11 +128,9 @@ def items(
     layer: Annotated[str | None, Query(description="Layer name(s) (control areas).")] = None,
     kind: Annotated[str | None, Query(description="Kind(s) (places, lines, regions).")] = None,
     country: Annotated[str | None, Query(description="ISO country code(s) (regions).")] = None,
-    f: Annotated[str | None, Query(description="json or geojson (the default).")] = None,
 ) -> Response:
     """GeoJSON features, paged with `limit`/`offset` and `next`/`prev` links; only current versions."""
     check_known_parameters(request, ITEM_PARAMETERS | set(coll.filters))
-    _format(f, ("json", "geojson"))
     given = {"side": side, "source": source, "status": status, "layer": layer, "kind": kind, "country": country}
     filters = {name: [v.strip() for v in value.split(",") if v.strip()]
                for name, value in given.items() if value is not None and name in coll.filters}
@@ -161,9 +145,7 @@ def items(
             "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "links": _page_links(request, page.matched, limit, offset),
         }
-        body = (b'{"type":"FeatureCollection","features":[' + ",".join(page.features).encode()
-                + b"]," + orjson.dumps(envelope)[1:])
-        return Cached(body, GEOJSON)
+        return Cached(feature_collection(page.features, envelope), GEOJSON)
 
     return cached_response(request, build)
 
@@ -182,23 +164,24 @@ def _page_links(request: Request, matched: int, limit: int, offset: int) -> list
     return links
 
 
-@router.api_route("/collections/{collection_id}/items/{feature_id:path}", methods=["GET", "HEAD"],
-                  summary="One feature", name="item", response_class=Response,
-                  responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
+ITEM_PATH = "/collections/{collection_id}/items/{feature_id:path}"
+
+
+@router.get(ITEM_PATH, summary="One feature", name="item", response_class=Response,
+            responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
 def item(request: Request, coll: CollectionDep,
          feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
-         f: str | None = None) -> Response:
+         _: GeoJsonFormat) -> Response:
     """One feature; superseded versions stay reachable by their id.
 
     The ETag names this version of the thing: send it as If-Match to correct or retract it.
     """
-    _format(f, ("json", "geojson"))
     with request.app.state.connect() as conn:
         found = features.get_item(conn, coll, feature_id)
         if found is None:
             raise NotFound(f"no feature '{feature_id}' in collection '{coll.id}'")
-        ids = writes.current_rows(conn, coll.table, found.key, lock=False) if found.current else [found.id]
-    headers = {"ETag": writes.version_tag(ids), "Cache-Control": CACHE_CONTROL}
+        ids = history.current_rows(conn, coll.table, found.key) if found.current else [found.id]
+    headers = {"ETag": history.version_tag(ids), "Cache-Control": CACHE_CONTROL}
     if request.headers.get("if-none-match", "").strip() == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
@@ -206,3 +189,8 @@ def item(request: Request, coll: CollectionDep,
               "type": "application/json"}]
     body = found.feature[:-1].encode() + b',"links":' + orjson.dumps(links) + b"}"
     return Response(body, media_type=GEOJSON, headers=headers)
+
+
+# HEAD answers like GET (curl -I reads the ETag an editor needs); one operation in the OpenAPI document.
+router.add_api_route(ITEM_PATH, item, methods=["HEAD"], name="item-head", include_in_schema=False,
+                     response_class=Response)

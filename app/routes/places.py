@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
 from app.db import asof
-from app.deps import ConnDep
+from app.deps import FILTER_PARAMETERS, ConnDep, DayDep, FiltersDep
 from app.errors import NotFound
-from app.formats import check_format, table
+from app.formats import TableFormat, table
 from app.params import check_known_parameters
-from app.routes.research import FILTER_PARAMETERS, DayDep, FiltersDep
 from app.services import settlements
 
 router = APIRouter(prefix="/places", tags=["research"])
-Format = Annotated[str | None, Query(description="json (default) or csv.")]
 
 
 def the_place(conn: ConnDep,
@@ -33,11 +31,9 @@ PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
 @router.get("/{place_id}/control", summary="Who held a place on a day, per source", name="place-control")
-def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
-            f: Format = None) -> Response:
+def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Per claim series: whether its latest observation on or before the day covers the place, since when."""
     check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
-    fmt = check_format(f)
 
     def build(conn: Connection) -> Cached:
         rows = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day)
@@ -48,10 +44,9 @@ def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
 
 
 @router.get("/{place_id}/history", summary="The periods each holder held a place, per source")
-def history(request: Request, place: PlaceDep, filters: FiltersDep, f: Format = None) -> Response:
+def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Unbroken runs of observations covering the place, per claim series, in time order."""
     check_known_parameters(request, {"f"} | FILTER_PARAMETERS)
-    fmt = check_format(f)
 
     def build(conn: Connection) -> Cached:
         rows = settlements.periods(asof.place_observations(conn, place["id"], filters))

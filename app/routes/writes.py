@@ -19,13 +19,14 @@ from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection
 
 from app.auth import AdminDep, WriterDep
-from app.db import asof, features, tokens
+from app.db import asof, features, history, tokens
 from app.errors import NotFound
+from app.formats import GEOJSON, JSON
 from app.params import DEFAULT_LIMIT, Limit, Offset, parse_instant
+from app.schemas import WRITABLE, ReportedFigureIn, Writable
 from app.services import writes
 
 router = APIRouter(tags=["editing"])
-GEOJSON = "application/geo+json"
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag of the version you change.")]
 
 
@@ -36,14 +37,14 @@ def _transaction(request: Request) -> Iterator[Connection]:
         yield conn
 
 
-def _key(conn: Connection, writable: writes.Writable, feature_id: str) -> str:
-    key = writes.key_of(conn, writable.table, feature_id)
+def _key(conn: Connection, writable: Writable, feature_id: str) -> str:
+    key = history.key_of(conn, writable.table, feature_id)
     if key is None:
         raise NotFound(f"no feature '{feature_id}' in '{writable.name}'")
     return key
 
 
-def _feature_model(writable: writes.Writable) -> type[BaseModel]:
+def _feature_model(writable: Writable) -> type[BaseModel]:
     """The request body: a GeoJSON Feature whose properties are the resource's model."""
     geometry: Any = Geometry | None
     feature_type: Any = Literal["Feature"]
@@ -61,7 +62,7 @@ def _geojson(feature: Any) -> dict[str, Any] | None:
     return None if feature.geometry is None else feature.geometry.model_dump(exclude_none=True)
 
 
-def _written(request: Request, writable: writes.Writable, written: writes.Written, status: int) -> Response:
+def _written(request: Request, writable: Writable, written: writes.Written, status: int) -> Response:
     """The stored feature (or figure), with its version tag and where it lives."""
     coll = features.COLLECTIONS.get(writable.name)
     row_id = written.row_ids[-1]
@@ -72,13 +73,13 @@ def _written(request: Request, writable: writes.Writable, written: writes.Writte
         if coll is None:
             body = orjson.dumps(asof.figure_by_key(conn, written.key))
             headers["Location"] = str(request.url_for("reported_figure", key=written.key))
-            return Response(body, status, headers, media_type="application/json")
+            return Response(body, status, headers, media_type=JSON)
         found = features.get_item(conn, coll, str(row_id))
     headers["Location"] = str(request.url_for("item", collection_id=writable.name, feature_id=str(row_id)))
     return Response((found.feature if found else "null").encode(), status, headers, media_type=GEOJSON)
 
 
-def _add_feature_routes(writable: writes.Writable) -> None:
+def _add_feature_routes(writable: Writable) -> None:
     Feature = _feature_model(writable)
     items = f"/collections/{writable.name}/items"
 
@@ -99,7 +100,7 @@ def _add_feature_routes(writable: writes.Writable) -> None:
     _add_common(writable, items + "/{feature_id:path}", create_item, items, correct_item)
 
 
-def _add_common(writable: writes.Writable, one: str, create: Callable[..., Response], many: str,
+def _add_common(writable: Writable, one: str, create: Callable[..., Response], many: str,
                 correct: Callable[..., Response]) -> None:
     def retract_item(request: Request, caller: WriterDep, feature_id: str, if_match: IfMatch = None,
                      reason: Annotated[str | None, Query(max_length=2000, description="Why (audited).")] = None
@@ -120,23 +121,24 @@ def _add_common(writable: writes.Writable, one: str, create: Callable[..., Respo
                          description="Closes the current version; nothing is deleted. Needs If-Match.")
 
 
-for _name in ("control-areas", "places", "lines", "events"):
-    _add_feature_routes(writes.WRITABLE[_name])
+for _writable in WRITABLE.values():
+    if _writable.model.geometry != "none":  # features; reported figures (no geometry) follow
+        _add_feature_routes(_writable)
 
 
 # -- reported figures (no geometry) -----------------------------------------------------------------------
 
-_FIGURES = writes.WRITABLE["reported-figures"]
+_FIGURES = WRITABLE["reported-figures"]
 
 
-def create_figure(request: Request, caller: WriterDep, figure: writes.ReportedFigureIn) -> Response:
+def create_figure(request: Request, caller: WriterDep, figure: ReportedFigureIn) -> Response:
     """Add a reported figure."""
     with _transaction(request) as conn:
         written = writes.create(conn, caller, _FIGURES, figure, None, 0)
     return _written(request, _FIGURES, written, 201)
 
 
-def correct_figure(request: Request, caller: WriterDep, feature_id: str, figure: writes.ReportedFigureIn,
+def correct_figure(request: Request, caller: WriterDep, feature_id: str, figure: ReportedFigureIn,
                    if_match: IfMatch = None) -> Response:
     """Correct a reported figure."""
     with _transaction(request) as conn:
@@ -153,10 +155,10 @@ def reported_figure(request: Request, key: str) -> Response:
     """A reported figure's current version, with its version tag (for If-Match)."""
     with request.app.state.connect() as conn:
         found = asof.figure_by_key(conn, key)
-        ids = writes.current_rows(conn, _FIGURES.table, key, lock=False)
+        ids = history.current_rows(conn, _FIGURES.table, key)
     if found is None:
         raise NotFound(f"no current reported figure '{key}'")
-    return Response(orjson.dumps(found), media_type="application/json", headers={"ETag": writes.version_tag(ids)})
+    return Response(orjson.dumps(found), media_type=JSON, headers={"ETag": history.version_tag(ids)})
 
 
 # -- audit ------------------------------------------------------------------------------------------------
@@ -171,4 +173,4 @@ def audit(request: Request, caller: AdminDep, limit: Limit = DEFAULT_LIMIT, offs
     with request.app.state.connect() as conn:
         rows, matched = tokens.audit_page(conn, token_name=token, since=start, limit=limit, offset=offset)
     body = {"entries": rows, "numberMatched": matched, "numberReturned": len(rows)}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(orjson.dumps(body), media_type=JSON)

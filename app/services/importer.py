@@ -27,10 +27,10 @@ import pyogrio
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import Range
 
-from app.db import reference
+from app.db import models, reference
 from app.db.asof import claim_area_km2
 from app.db.history import record_versions
-from app.db.models import STATUSES, ControlArea, ReportedFigure, table_of
+from app.db.models import STATUSES, claim_key
 from app.errors import ImportRejected, InvalidParameter
 from app.services.dates import DATE_COLUMNS, BadDate, check_plausible, date_from_name, parse_date
 from app.services.geometry import NotPolygonal, clean_polygonal, out_of_range
@@ -186,99 +186,122 @@ def _feature_day(row: gpd.pd.Series, columns: list[str], fallback: date | None, 
     return fallback
 
 
-def claim_key(source: str, side: str | None, status: str, layer: str | None, day: date) -> str:
-    """The claim key: one source's statement about one side, status and layer on one day."""
-    return f"{source}/{side or '-'}/{status}/{layer or '-'}/{day.isoformat()}"
-
-
 def _count(counter: dict[str, int], label: str) -> None:
     counter[label] = counter.get(label, 0) + 1
+
+
+@dataclass
+class _Reading:
+    """One file being read: what it is read with, and the rows and publisher figures found so far."""
+
+    path: Path
+    options: Plan
+    report: FileReport
+    profile: Profile | None
+    fixed: ImportOptions | None
+    date_columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unmatched: list[str] = field(default_factory=list)
 
 
 def _write(conn: Connection, path: Path, options: Plan, digest: str, report: FileReport) -> None:
     profile = options if isinstance(options, Profile) else None
     fixed = options if isinstance(options, ImportOptions) else None
     frame = read_frame(path, fixed.layer if fixed else None)
-    name_day = date_from_name(path)
-    date_columns = [c for c in DATE_COLUMNS if c in frame.columns]
-    rows: list[dict[str, Any]] = []
-    figures: dict[str, dict[str, Any]] = {}
-    unmatched_names: list[str] = []
+    reading = _Reading(path, options, report, profile, fixed, [c for c in DATE_COLUMNS if c in frame.columns])
     for index, row in frame.iterrows():
-        label = f"{path.name} feature {index}"
-        properties = {k: _jsonable(v) for k, v in row.items() if k != "geometry"}
-        try:
-            cleaned = clean_polygonal(row.geometry)
-        except NotPolygonal as exc:
-            if fixed:
-                raise ImportRejected(
-                    f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)"
-                ) from None
-            report.skipped += 1
-            _count(report.by_rule, f"skipped: {exc} (not territory)")
-            continue
-        if cleaned.geom is None:
-            report.skipped += 1
-            report.messages.append(f"{label}: skipped, null or empty geometry")
-            continue
-        if out_of_range(cleaned.geom):
-            raise ImportRejected(f"{label}: coordinates outside longitude/latitude range: is the CRS declared?")
-        target: Rule | ImportOptions | None = profile.classify(properties, cleaned.geom) if profile else fixed
-        if target is None:
-            report.unmatched += 1
-            unmatched_names.append(str(properties.get("name") or index)[:60])
-            continue
-        if isinstance(target, Rule):
-            _count(report.by_rule, f"skipped: {target.label}" if target.skip else target.label)
-            if target.skip:
-                report.skipped += 1
-                continue
-        if cleaned.repair:
-            report.repaired += 1
-            report.messages.append(f"{label}: repaired ({cleaned.repair})")
-        try:
-            if profile:
-                day, published = profile.day(path, properties)
-                if day is None:
-                    raise BadDate(f"no date (the profile reads it from {profile.dates.from_})")
-                if published:
-                    properties["published_at"] = published.isoformat()
-            else:
-                assert fixed is not None
-                day = _feature_day(row, date_columns, name_day, fixed)
-            check_plausible(day)
-        except BadDate as exc:
-            raise ImportRejected(f"{label}: {exc}") from None
-        assert target.status is not None
-        key = claim_key(options.source, target.side, target.status, target.layer, day)
-        rows.append({
-            "key": key, "side_code": target.side, "status": target.status,
-            "valid": Range(day, day + timedelta(days=1)), "layer": target.layer,
-            "name": properties.get("name") if isinstance(properties.get("name"), str) else None,
-            "geom": cleaned.geom, "properties": properties, "notes": None,
-        })
-        if isinstance(target, Rule) and target.figure:
-            _add_figure(figures, key, target, day, properties, label)
+        _read_feature(reading, index, row)
     report.features = len(frame)
-    if profile and unmatched_names:
-        report.messages.append(f"{path.name}: {len(unmatched_names)} features matched no rule of profile "
-                               f"'{profile.name}' and were not written, e.g. {unmatched_names[0]!r}")
-    if not rows:
+    if profile and reading.unmatched:
+        report.messages.append(f"{path.name}: {len(reading.unmatched)} features matched no rule of profile "
+                               f"'{profile.name}' and were not written, e.g. {reading.unmatched[0]!r}")
+    if not reading.rows:
         raise ImportRejected(f"{path.name}: no polygon to import ({report.skipped} skipped, "
                              f"{report.unmatched} matched no rule)")
+    _store(conn, reading, digest)
+
+
+def _read_feature(reading: _Reading, index: Any, row: gpd.pd.Series) -> None:
+    """Clean and classify one feature; add its row (and publisher figure) or count why it was left out."""
+    report, label = reading.report, f"{reading.path.name} feature {index}"
+    properties = {k: _jsonable(v) for k, v in row.items() if k != "geometry"}
+    try:
+        cleaned = clean_polygonal(row.geometry)
+    except NotPolygonal as exc:
+        if reading.fixed:
+            raise ImportRejected(f"{label}: a {exc} is not a control area (only Polygon and MultiPolygon are)"
+                                 ) from None
+        report.skipped += 1
+        _count(report.by_rule, f"skipped: {exc} (not territory)")
+        return
+    if cleaned.geom is None:
+        report.skipped += 1
+        report.messages.append(f"{label}: skipped, null or empty geometry")
+        return
+    if out_of_range(cleaned.geom):
+        raise ImportRejected(f"{label}: coordinates outside longitude/latitude range: is the CRS declared?")
+    target = reading.profile.classify(properties, cleaned.geom) if reading.profile else reading.fixed
+    if target is None:
+        report.unmatched += 1
+        reading.unmatched.append(str(properties.get("name") or index)[:60])
+        return
+    if isinstance(target, Rule):
+        _count(report.by_rule, f"skipped: {target.label}" if target.skip else target.label)
+        if target.skip:
+            report.skipped += 1
+            return
+    if cleaned.repair:
+        report.repaired += 1
+        report.messages.append(f"{label}: repaired ({cleaned.repair})")
+    day = _day_of(reading, row, properties, label)
+    assert target.status is not None
+    key = claim_key(reading.options.source, target.side, target.status, target.layer, day)
+    reading.rows.append({
+        "key": key, "side_code": target.side, "status": target.status,
+        "valid": Range(day, day + timedelta(days=1)), "layer": target.layer,
+        "name": properties.get("name") if isinstance(properties.get("name"), str) else None,
+        "geom": cleaned.geom, "properties": properties, "notes": None,
+    })
+    if isinstance(target, Rule) and target.figure:
+        _add_figure(reading.figures, key, target, day, properties, label)
+
+
+def _day_of(reading: _Reading, row: gpd.pd.Series, properties: dict[str, Any], label: str) -> date:
+    """The day a feature describes, from the profile or the fixed options; the file is refused without one."""
+    try:
+        if reading.profile:
+            day, published = reading.profile.day(reading.path, properties)
+            if day is None:
+                raise BadDate(f"no date (the profile reads it from {reading.profile.dates.from_})")
+            if published:
+                properties["published_at"] = published.isoformat()
+        else:
+            assert reading.fixed is not None
+            day = _feature_day(row, reading.date_columns, date_from_name(reading.path), reading.fixed)
+        check_plausible(day)
+    except BadDate as exc:
+        raise ImportRejected(f"{label}: {exc}") from None
+    return day
+
+
+def _store(conn: Connection, reading: _Reading, digest: str) -> None:
+    """Record the file's batch, its rows as versions, and its publisher figures beside our areas."""
+    options, report, profile = reading.options, reading.report, reading.profile
     source_id = reference.get_or_create_source(conn, options.source, profile.source_name if profile else None,
                                                kind=options.source_kind)
-    for row in rows:
+    for row in reading.rows:
         row["source_id"] = source_id
-    report.days = sorted({r["valid"].lower.isoformat() for r in rows})
+    report.days = sorted({r["valid"].lower.isoformat() for r in reading.rows})
     batch = reference.add_batch(
-        conn, content_hash=digest, file_name=path.name, source_id=source_id, options=_options_json(options),
-        features=report.features, repaired=report.repaired, skipped=report.skipped, report=report.messages,
+        conn, content_hash=digest, file_name=reading.path.name, source_id=source_id,
+        options=_options_json(options), features=report.features, repaired=report.repaired,
+        skipped=report.skipped, report=report.messages,
     )
-    counts = record_versions(conn, table_of(ControlArea), rows, batch)
+    counts = record_versions(conn, models.areas, reading.rows, batch)
     report.inserted, report.superseded = counts.inserted, counts.superseded
-    if figures:
-        report.figures = _record_figures(conn, figures, source_id, batch, path)
+    if reading.figures:
+        report.figures = _record_figures(conn, reading.figures, source_id, batch, reading.path)
 
 
 def _add_figure(figures: dict[str, dict[str, Any]], key: str, rule: Rule, day: date, properties: dict[str, Any],
@@ -315,7 +338,7 @@ def _record_figures(conn: Connection, figures: dict[str, dict[str, Any]], source
             "properties": {"claim_key": key, "measured_km2": comparison["measured_km2"],
                            "difference_pct": comparison["difference_pct"]},
         })
-    record_versions(conn, table_of(ReportedFigure), rows, batch)
+    record_versions(conn, models.figures, rows, batch)
     return compared
 
 

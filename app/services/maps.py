@@ -4,11 +4,16 @@ Every script and stylesheet is served by the app itself (Leaflet and jQuery from
 from ``app/static``); without a tile URL setting the base map is our own vector layers. Text that comes from
 data is escaped by ``esc`` before it reaches a popup, a tooltip or a panel: folium puts popup and tooltip HTML
 inside JavaScript template literals, so backticks, ``$`` and backslashes are escaped as well as markup.
+
+The markup of panels, popups and tooltips is in ``app/templates/map_*.html``; Python hands them data. Their
+environment passes every value they print through ``esc``, and nothing opts out (``|safe`` included): no
+markup is ever handed to a template, one template takes in another with ``include`` or ``extends``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +21,9 @@ from typing import Any
 import folium
 import orjson
 from branca.element import Element, Figure, MacroElement
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 
 from app.db.maplayers import SideStyle
 
@@ -31,6 +39,11 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
 }
 STATUS_LABEL = {"claimed": "claimed (dashed, light)", "assessed": "assessed (solid)",
                 "confirmed": "confirmed (solid, dark)", "contested": "contested (grey)", "unknown": "unknown (grey)"}
+#: How the comparison draws a change in its claim series' colour: gains filled, losses as a dashed outline.
+CHANGE_STYLE: dict[str, dict[str, Any]] = {
+    "gained": {"fillOpacity": 0.55, "weight": 1},
+    "lost": {"fillColor": "#ffffff", "fillOpacity": 0.6, "weight": 2, "dashArray": "4 3"},
+}
 
 
 def esc(value: Any) -> str:
@@ -53,6 +66,42 @@ def script_json(value: Any) -> str:
                        ("\u2029", "\\u2029")):
         text = text.replace(char, code)
     return text
+
+
+def _km2(value: Any, sign: str = "") -> str:
+    """An area in km² to 0.1 (the ``km2`` filter); a gain or a loss with its sign, but never a signed 0.0."""
+    text = f"{float(value):,.1f}"
+    return text if text == "0.0" else sign + text
+
+
+class _Unwrap(Extension):
+    """Drop each line break in a template's text, with the indentation after it: it is there for the reader.
+
+    A fragment is one line of markup in its tooltip, popup or panel (tests match a popup's rows on one line).
+    Only text between template tags is touched, so a tag or a sentence that needs its spaces keeps to one line.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        """The template's tokens, its text unwrapped."""
+        for token in stream:
+            yield Token(token.lineno, "data", re.sub(r"\n\s*", "", token.value)) if token.type == "data" else token
+
+
+#: Map fragments. ``finalize=esc``: every value a template prints is escaped, even one marked ``|safe``
+#: (autoescaping is off, as its markupsafe escape leaves backticks, ``$`` and braces as they are).
+_TEMPLATES = Environment(loader=PackageLoader("app", "templates"), autoescape=False, finalize=esc,
+                         undefined=StrictUndefined, extensions=[_Unwrap])
+_TEMPLATES.filters["km2"] = _km2
+
+
+def _render(template: str, **data: Any) -> str:
+    """A fragment from app/templates/map_*.html with the data given (which it escapes)."""
+    return _TEMPLATES.get_template(template).render(data)
+
+
+def _named(rows: Iterable[Mapping[str, Any]], sources: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The rows, each with its source's name beside its slug (the slug where the source is not known)."""
+    return [{**row, "source_name": sources.get(row["source"], row["source"])} for row in rows]
 
 
 class MapScript(MacroElement):  # type: ignore[misc]
@@ -112,10 +161,18 @@ def _figure(m: Element) -> Figure:
     return figure
 
 
+def _colour(side: SideStyle | None, status: str) -> str:
+    """The colour of a claim series: its side's, or grey when it is contested, unknown or of no side."""
+    return side.color if side and status not in ("contested", "unknown") else GREY
+
+
+def _painted(colour: str, style: Mapping[str, Any]) -> dict[str, Any]:
+    return {"color": colour, "fillColor": colour, **style}
+
+
 def area_style(side: SideStyle | None, status: str) -> dict[str, Any]:
     """Leaflet path style of a control area: colour by side, pattern by status."""
-    color = side.color if side and status not in ("contested", "unknown") else GREY
-    return {"color": color, "fillColor": color, **STATUS_STYLE.get(status, STATUS_STYLE["assessed"])}
+    return _painted(_colour(side, status), STATUS_STYLE.get(status, STATUS_STYLE["assessed"]))
 
 
 def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
@@ -123,8 +180,7 @@ def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
     m = folium.Map(location=CENTRE, zoom_start=8, tiles=None, control_scale=True)
     m.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js), ("frontline", assets.maps_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css), ("frontline_css", assets.maps_css)]
-    _figure(m).header.add_child(RawHtml(f"<title>{esc(title)}</title><link rel='icon' href='data:,'>"),
-                                name="title")
+    _figure(m).header.add_child(RawHtml(_render("map_head.html", title=title)), name="title")
     if base.tile_url:
         folium.TileLayer(tiles=base.tile_url, attr=base.tile_attribution or "base map", name="Base map").add_to(m)
     _add_base_layers(m, base)
@@ -179,55 +235,26 @@ def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | N
     return rendered
 
 
-def _feature_tooltip(p: Mapping[str, Any], sources: Mapping[str, str]) -> str:
-    side = p.get("side") or "no side"
-    parts = [f"<b>{esc(sources.get(p['source'], p['source']))}</b>", f"{esc(side)}, {esc(p['status'])}",
-             f"observed {esc(p['observed_on'])}", f"{p['area_km2']:,.1f} km²"]
-    if p.get("name"):
-        parts.insert(1, esc(p["name"]))
-    if p.get("illustrative"):
-        parts.append("<i>illustrative</i>")
-    return "<br>".join(parts)
-
-
 # -- place popups ------------------------------------------------------------------------------------------
 
-def place_popup(place: Mapping[str, Any], holders: Sequence[Mapping[str, Any]], day: date,
+def place_popup(place: Mapping[str, Any], holders: Sequence[Mapping[str, Any]], day: date | None,
                 sources: Mapping[str, str]) -> str:
-    """Who holds a settlement on the day, per source, since when (escaped HTML)."""
-    names = ", ".join(esc(n) for n in place.get("alt_names") or [])
-    head = f"<b>{esc(place['name'])}</b>" + (f" ({names})" if names else "") + f"<br>on {day.isoformat()}:"
-    held = [h for h in holders if h["holds"]]
-    if not held:
-        return head + "<br><i>no source's control area covers it on this day</i>"
-    rows = "".join(
-        f"<tr><td>{esc(sources.get(h['source'], h['source']))}</td><td>{esc(h['side'] or 'unknown')}</td>"
-        f"<td>{esc(h['status'])}</td><td>{esc(h['held_since'])}</td><td>{esc(h['observed_on'])}</td></tr>"
-        for h in held)
-    return (head + "<table class='fl-table'><tr><th>source</th><th>holder</th><th>status</th><th>since</th>"
-            f"<th>observed</th></tr>{rows}</table>")
+    """Who holds a settlement on the day, per source, since when (escaped HTML); its name alone without a day."""
+    return _render("map_place_popup.html", name=place["name"], alt_names=", ".join(place.get("alt_names") or []),
+                   day=day.isoformat() if day else None, held=_named((h for h in holders if h["holds"]), sources))
 
 
 # -- pages -------------------------------------------------------------------------------------------------
 
-def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], extra: str = "") -> str:
-    side_rows = "".join(f"<div><span class='fl-swatch' style='background:{s.color}'></span>{esc(s.name)} ({esc(code)})"
-                        "</div>" for code, s in sides.items())
-    status_rows = "".join(f"<div>{esc(STATUS_LABEL.get(s, s))}</div>" for s in dict.fromkeys(statuses))
-    return (f"<div class='fl-panel fl-legend' id='fl-legend'><b>Sides</b>{side_rows}"
-            f"<div><span class='fl-swatch' style='background:{GREY}'></span>contested / unknown</div>"
-            + (f"<b>Status</b>{status_rows}" if status_rows else "") + f"{extra}"
-            "<div class='fl-note'>Areas are geodesic (WGS84). Claims are as their sources state them; "
-            "none is independently verified.</div></div>")
+def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], changes: bool = False) -> str:
+    labels = [STATUS_LABEL.get(s, s) for s in dict.fromkeys(statuses)]
+    return _render("map_legend.html", sides=sides, grey=GREY, statuses=labels, changes=changes)
 
 
-def _area_table(rows: Sequence[Mapping[str, Any]], sources: Mapping[str, str]) -> str:
-    body = "".join(
-        f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
-        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td>{esc(r['layer'] or '')}</td>"
-        f"<td>{esc(r['observed_on'])}</td><td class='fl-num'>{float(r['area_km2']):,.1f}</td></tr>" for r in rows)
-    return ("<table class='fl-table'><tr><th>source</th><th>side</th><th>status</th><th>layer</th><th>observed</th>"
-            f"<th>km²</th></tr>{body}</table>")
+def _area_tooltip(p: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+    return _render("map_area_tooltip.html", source_name=sources.get(p["source"], p["source"]), name=p.get("name"),
+                   side=p.get("side") or "no side", status=p["status"], observed_on=p["observed_on"],
+                   area_km2=p["area_km2"], illustrative=p.get("illustrative"))
 
 
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
@@ -247,14 +274,10 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
             # tooltip says everything the properties would.
             shape = {"type": "Feature", "geometry": feature["geometry"], "properties": {}}
             folium.GeoJson(shape, style_function=lambda _, s=style: s,
-                           tooltip=folium.Tooltip(_feature_tooltip(p, sources))).add_to(group)
+                           tooltip=folium.Tooltip(_area_tooltip(p, sources))).add_to(group)
         group.add_to(m)
-    illustrative = any(f["properties"].get("illustrative") for f in features)
-    title = (f"<div class='fl-panel fl-title' id='fl-title'><h1>Control on <span id='fl-day'>{day.isoformat()}"
-             "</span></h1>" + ("<div class='fl-warn'>Includes illustrative shapes (see geodata/README.md)</div>"
-                               if illustrative else "")
-             + (_area_table(area_rows, sources) if area_rows else "<i>no observation on or before this day</i>")
-             + "</div>")
+    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=_named(area_rows, sources),
+                    illustrative=any(f["properties"].get("illustrative") for f in features))
     statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
     return _finish(m, [title, _legend(sides, statuses)], lambda _: f"frontline.permalink({m.get_name()});")
 
@@ -266,17 +289,9 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
     settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
                 "styles": STATUS_STYLE, "grey": GREY, "sides": {c: s.color for c, s in sides.items()},
                 "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}
-    title = ("<div class='fl-panel fl-title' id='fl-title'><h1>Claims on <span id='fl-day'>—</span></h1>"
-             "<div id='fl-areas'></div></div>")
     name = m.get_name()
-    return _finish(m, [title, _legend(sides, STATUS_STYLE)], lambda control: (
+    return _finish(m, [_render("map_timeline_title.html"), _legend(sides, STATUS_STYLE)], lambda control: (
         f"frontline.permalink({name}); frontline.timeline({name}, {control}, {script_json(settings)});"))
-
-
-def _signed(km2: float, sign: str) -> str:
-    """A gain or loss in km² with its sign; nothing is plain 0.0 (not −0.0)."""
-    text = f"{km2:,.1f}"
-    return text if text == "0.0" else sign + text
 
 
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
@@ -284,29 +299,16 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     """Areas gained and lost per claim series between two days, with km² in the legend."""
     m = new_map(assets, base, f"Frontline: {before.isoformat()} to {after.isoformat()}")
     for row in rows:
-        side = sides.get(row["side"]) if row["side"] else None
-        color = side.color if side and row["status"] not in ("contested", "unknown") else GREY
+        colour = _colour(sides.get(row["side"]) if row["side"] else None, row["status"])
         label = f"{row['source']}: {row['side'] or 'no side'} {row['status']}"
         group = folium.FeatureGroup(name=esc(label))
-        for change, style in (("gained", {"color": color, "fillColor": color, "fillOpacity": 0.55, "weight": 1}),
-                              ("lost", {"color": color, "fillColor": "#ffffff", "fillOpacity": 0.6, "weight": 2,
-                                        "dashArray": "4 3"})):
+        for change, change_style in CHANGE_STYLE.items():
             if row[f"{change}_km2"] > 0 and row[f"{change}_geojson"]:
+                style = _painted(colour, change_style)
+                tooltip = _render("map_change_tooltip.html", label=label, change=change, area_km2=row[f"{change}_km2"])
                 folium.GeoJson(orjson.loads(row[f"{change}_geojson"]), style_function=lambda _, s=style: s,
-                               tooltip=folium.Tooltip(f"{esc(label)}<br>{change}: {row[f'{change}_km2']:,.1f} km²")
-                               ).add_to(group)
+                               tooltip=folium.Tooltip(tooltip)).add_to(group)
         group.add_to(m)
-    body = "".join(
-        f"<tr><td title='{esc(sources.get(r['source'], r['source']))}'>{esc(r['source'])}</td>"
-        f"<td>{esc(r['side'] or '—')}</td><td>{esc(r['status'])}</td><td class='fl-num'>{r['before_km2']:,.1f}</td>"
-        f"<td class='fl-num fl-gain'>{_signed(r['gained_km2'], '+')}</td>"
-        f"<td class='fl-num fl-loss'>{_signed(r['lost_km2'], '−')}</td>"
-        f"<td class='fl-num'>{r['after_km2']:,.1f}</td></tr>" for r in rows)
-    table = ("<table class='fl-table' id='fl-changes'><tr><th>source</th><th>side</th><th>status</th><th>before</th>"
-             f"<th>gained</th><th>lost</th><th>after (km²)</th></tr>{body}</table>")
-    title = (f"<div class='fl-panel fl-title' id='fl-title'><h1>Changes {before.isoformat()} → {after.isoformat()}"
-             "</h1>" + (table if rows else "<i>no claim series on either day</i>") + "</div>")
-    extra = ("<b>Change</b><div><span class='fl-swatch fl-solid'></span>gained (solid)</div>"
-             "<div><span class='fl-swatch fl-dashed'></span>lost (dashed outline)</div>")
-    return _finish(m, [title, _legend(sides, [], extra)],
-                   lambda _: f"frontline.permalink({m.get_name()});")
+    title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
+                    rows=_named(rows, sources))
+    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: f"frontline.permalink({m.get_name()});")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -58,10 +57,10 @@ class DateRule(_Strict):
 class Figure(_Strict):
     """A publisher's own number on each feature, kept as a reported figure beside our measurement."""
 
-    attribute: str
-    metric: str
-    unit: str
-    region: str | None = None
+    attribute: str = Field(description="The feature property that holds the number.")
+    metric: str = Field(description="What the number measures, e.g. area_km2.")
+    unit: str = Field(description="Its unit, e.g. km2.")
+    region: str | None = Field(default=None, description="Key of the region the number is about, if any.")
 
 
 class Rule(_Strict):
@@ -234,12 +233,3 @@ def check_against_database(conn: Connection, profile: Profile) -> None:
             at = f"line {line}: " if line else ""
             raise ProfileError(f"{profile.path or profile.name}: {at}rule.{index}.side: unknown side '{rule.side}' "
                                f"(known: {', '.join(sorted(known))})", parameter="profile")
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a matched feature goes: the claim series it adds to."""
-
-    side: str | None
-    status: str
-    layer: str | None

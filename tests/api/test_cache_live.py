@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer, add_place
 
 URL = "/collections/places/items"
 
@@ -23,10 +23,7 @@ def test_cache_hits_304s_and_invalidation_by_a_committed_write(live_server: Live
 
         engine = create_engine(live_server.database_url)
         with engine.begin() as conn:  # another process would do the same: `frontline import`, an editor
-            conn.execute(text(
-                "INSERT INTO places (key, source_id, content_hash, name, kind, geom) "
-                "SELECT 'test-village', id, 'h', 'Test village', 'village', "
-                "ST_SetSRID(ST_MakePoint(35.3, 51.2), 4326) FROM sources WHERE slug = 'frontline-editors'"))
+            add_place(conn, "test-village", "Test village", lon=35.3, lat=51.2)
         engine.dispose()
 
         deadline = time.monotonic() + 5

@@ -9,7 +9,7 @@ import subprocess
 import geopandas as gpd
 import pytest
 
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer
 
 EXPECTED_LAYERS = {"control-areas": "Multi Polygon", "places": "Point", "lines": "Multi Line String",
                    "regions": "Multi Polygon", "events": "Point"}

@@ -6,19 +6,14 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import Point
 from sqlalchemy import Connection, text
 
 from app.services.maps import esc
+from tests.helpers import add_control_area, add_place, problem
 
 PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline", "/maps/timeline?start=2024-08-01&end=2024-09-30",
          "/maps/compare?from=2024-08-20&to=2024-11-20", "/app", "/docs"]
-
-
-def add_place(conn: Connection, key: str, name: str) -> None:
-    conn.execute(text(
-        "INSERT INTO places (key, source_id, content_hash, name, kind, geom) "
-        "SELECT :key, id, 'h', :name, 'village', ST_SetSRID(ST_MakePoint(35.25, 51.2), 4326) "
-        "FROM sources WHERE slug = 'frontline-editors'"), {"key": key, "name": name})
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -40,18 +35,6 @@ def test_snapshot_shows_the_day_the_observations_used_and_the_km2(client: TestCl
     for layer in ("Source: isw", "Regions", "Border and lines", "Settlements"):
         assert layer in page
     assert "L.control.scale()" in page and "fl-legend" in page
-
-
-def test_snapshot_embeds_simplified_outlines_with_full_areas(client: TestClient) -> None:
-    full = client.get("/control?date=2024-11-22&source=deepstatemap").json()
-    thin = client.get("/control?date=2024-11-22&source=deepstatemap&simplify=2000").json()
-
-    def vertices(collection: dict) -> int:  # type: ignore[type-arg]
-        return len(re.findall(r"\[-?\d+\.?\d*,\s*-?\d+\.?\d*\]", str(collection["features"])))
-
-    assert vertices(thin) < vertices(full)
-    assert [f["properties"]["area_km2"] for f in thin["features"]] == [
-        f["properties"]["area_km2"] for f in full["features"]]
 
 
 def test_settlement_popup_says_who_holds_it_and_since_when(client: TestClient) -> None:
@@ -77,11 +60,9 @@ def test_template_syntax_in_data_or_parameters_is_never_evaluated(client: TestCl
     # branca parses rendered scripts as Jinja templates once more: data must not reach it as template syntax.
     add_place(seeded, "ssti", "{{ 'evalu' ~ 'ated-z' }} {% if true %}yes{% endif %}")
     seeded.execute(text("UPDATE control_areas SET superseded_at = now() WHERE key = 'syrskyi-ua-held-2024-08-20'"))
-    seeded.execute(text(
-        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, layer, name, properties, "
-        "geom) SELECT 'braces', id, 'h', 'UA', 'claimed', '[2024-08-20,2024-08-21)', 'x', 'a {{ name }}', "
-        "'{\"name\": \"Liberated {{at}}\"}', ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(35.2, 51.2), 4326), 0.05)) "
-        "FROM sources WHERE slug = 'syrskyi'"))
+    add_control_area(seeded, "braces", source="syrskyi", status="claimed", day="2024-08-20", layer="x",
+                     name="a {{ name }}", properties={"name": "Liberated {{at}}"},
+                     geometry=Point(35.2, 51.2).buffer(0.05, quad_segs=8))
     page = client.get("/maps/snapshot?date=2024-08-20")
     assert page.status_code == 200, page.text
     assert "evaluated-z" not in page.text and "&#123;&#123; &#x27;evalu&#x27; ~" in page.text
@@ -125,6 +106,4 @@ def test_browser_landing_page_is_html_and_clients_still_get_json(client: TestCli
     ("/maps/snapshot?status=rumoured", "status"),
 ])
 def test_bad_parameters_are_400_problems(client: TestClient, url: str, parameter: str) -> None:
-    response = client.get(url)
-    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
-    assert response.json()["parameter"] == parameter
+    problem(client.get(url), 400, parameter)

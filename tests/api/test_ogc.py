@@ -10,26 +10,9 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
+from tests.helpers import add_control_area, problem
+
 COLLECTION_IDS = ["control-areas", "places", "lines", "regions", "events"]
-
-
-def insert_area(conn: Connection, key: str, valid: str, side: str = "UA") -> int:
-    source = conn.execute(text("SELECT id FROM sources WHERE slug = 'isw'")).scalar_one()
-    return conn.execute(text(
-        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, layer, geom) "
-        "VALUES (:key, :source, 'h', :side, 'assessed', CAST(:valid AS daterange), 'test-layer', "
-        "ST_GeomFromText('MULTIPOLYGON(((35.2 51.2, 35.3 51.2, 35.3 51.3, 35.2 51.3, 35.2 51.2)))', 4326)) "
-        "RETURNING id"), {"key": key, "source": source, "side": side, "valid": valid}).scalar_one()
-
-
-def problem(response, status: int, parameter: str | None = None) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["detail"]
-    if parameter:
-        assert body["parameter"] == parameter
-    return body
 
 
 def test_landing_page_links_what_ogc_clients_need(client: TestClient) -> None:
@@ -119,7 +102,7 @@ def test_offset_past_the_end_returns_no_features_but_the_count(client: TestClien
 ])
 def test_datetime_matches_the_validity_range(seeded: Connection, client: TestClient, datetime: str,
                                             matches: bool) -> None:
-    row_id = insert_area(seeded, "datetime-test", "[2024-09-01,2024-09-05)")
+    row_id = add_control_area(seeded, "datetime-test", valid="[2024-09-01,2024-09-05)")
     ids = [f["id"] for f in client.get("/collections/control-areas/items",
                                        params={"datetime": datetime, "limit": 1000}).json()["features"]]
     assert (row_id in ids) is matches
@@ -178,7 +161,7 @@ def test_etag_gives_304_until_a_write_changes_the_data(seeded: Connection, clien
     assert first.headers["cache-control"] == "public, no-cache"
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert client.get(url).content == first.content  # served from the cache: byte for byte
-    insert_area(seeded, "etag-test", "[2024-08-20,2024-08-21)")
+    add_control_area(seeded, "etag-test", day="2024-08-20")
     after = client.get(url, headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert after.json()["numberMatched"] == first.json()["numberMatched"] + 1
@@ -189,7 +172,7 @@ def test_cache_is_bounded_and_emptied_by_a_write(seeded: Connection, client: Tes
     for day in range(1, 29):
         client.get(f"/collections/control-areas/items?datetime=2024-08-{day:02d}")
     assert 0 < cache.size <= cache.max_bytes
-    insert_area(seeded, "cache-test", "[2024-08-20,2024-08-21)")
+    add_control_area(seeded, "cache-test", day="2024-08-20")
     client.get("/collections/places/items")
     assert cache.size < 20_000  # only the one response built since the write
 

@@ -13,22 +13,16 @@ from pathlib import Path
 import pytest
 import shapely
 from fastapi.testclient import TestClient
-from pyproj import Geod
 from shapely.geometry import Point, shape
 from sqlalchemy import Connection
 
 from app.services.importer import discover, import_file
 from app.services.profiles import load_profile
-from tests.conftest import shared_data
+from tests.helpers import km2, shared_data
 
-GEOD = Geod(ellps="WGS84")
 KURSK_BOX = (33.5, 50.6, 37.5, 52.5)
 PUBLICATIONS = {"2024-08-20": "1724184993.geojson", "2024-09-01": "1725222208.geojson"}
 PLACES = {"sudzha": Point(35.271, 51.191), "plekhovo": Point(35.33, 51.10)}
-
-
-def km2(geom: shapely.Geometry) -> float:
-    return abs(GEOD.geometry_area_perimeter(geom)[0]) / 1e6
 
 
 def raw_polygons(path: Path, status: str, fill: str | None = None) -> shapely.Geometry:

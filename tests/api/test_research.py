@@ -1,34 +1,22 @@
-"""Research endpoints: as-of control, geodesic areas, series with reported figures, changes, depth, places."""
+"""Research endpoints: as-of control, geodesic areas, series with reported figures, changes, depth."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from pyproj import Geod
 from shapely.geometry import LineString, Point, shape
 from sqlalchemy import Connection, text
 
 from app.services.importer import ImportOptions, import_file
-from tests.conftest import shared_data
+from tests.helpers import GEOD, add_control_area, km2, problem, pyproj_km2, rows, shared_data
 
-GEOD = Geod(ellps="WGS84")
 DEEPSTATE = ImportOptions(source="deepstatemap", side="RU", status="assessed")
-
-
-def rows(client: TestClient, url: str) -> list[dict]:  # type: ignore[type-arg]
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.json()["rows"]
-
-
-def pyproj_km2(path) -> float:  # type: ignore[no-untyped-def]
-    features = json.loads(path.read_text())["features"]
-    return sum(abs(GEOD.geometry_area_perimeter(shape(f["geometry"]))[0]) for f in features) / 1e6
 
 
 def test_control_takes_each_series_latest_observation_with_its_age(client: TestClient) -> None:
@@ -47,15 +35,13 @@ def test_control_takes_each_series_latest_observation_with_its_age(client: TestC
 
 def test_control_known_at_answers_with_what_was_known_then(seeded: Connection, client: TestClient) -> None:
     before = seeded.execute(text("SELECT clock_timestamp()")).scalar_one()  # the seed was recorded just before
-    source = seeded.execute(text("SELECT id FROM sources WHERE slug = 'syrskyi'")).scalar_one()
     # A correction of the 2024-08-20 claim, recorded later (now()+1 day, as the transaction's now() is fixed).
-    seeded.execute(text("UPDATE control_areas SET superseded_at = now() + interval '1 day' "
-                        "WHERE key = 'syrskyi-ua-held-2024-08-20'"))
-    seeded.execute(text(
-        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, layer, geom, recorded_at) "
-        "VALUES ('syrskyi-ua-held-2024-08-20', :s, 'c', 'UA', 'claimed', '[2024-08-20,2024-08-21)', "
-        "'kursk-incursion', ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(35.27, 51.19), 4326), 0.05)), "
-        "now() + interval '1 day')"), {"s": source})
+    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
+    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
+                   {"later": later})
+    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="syrskyi", status="claimed", day="2024-08-20",
+                     layer="kursk-incursion", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
+                     content_hash="c", recorded_at=later)
     corrected_at = seeded.execute(text("SELECT now() + interval '2 days'")).scalar_one()
 
     def area(known_at) -> float:  # type: ignore[no-untyped-def]
@@ -65,6 +51,18 @@ def test_control_known_at_answers_with_what_was_known_then(seeded: Connection, c
 
     assert area(before) == pytest.approx(1263.0, abs=0.01)
     assert area(corrected_at) < 100
+
+
+def test_control_simplifies_outlines_for_display_but_measures_full_areas(client: TestClient) -> None:
+    full = client.get("/control?date=2024-11-22&source=deepstatemap").json()
+    thin = client.get("/control?date=2024-11-22&source=deepstatemap&simplify=2000").json()
+
+    def vertices(collection: dict) -> int:  # type: ignore[type-arg]
+        return len(re.findall(r"\[-?\d+\.?\d*,\s*-?\d+\.?\d*\]", str(collection["features"])))
+
+    assert vertices(thin) < vertices(full)
+    assert [f["properties"]["area_km2"] for f in thin["features"]] == [
+        f["properties"]["area_km2"] for f in full["features"]]
 
 
 def test_area_per_side_and_clipped_to_a_region(client: TestClient) -> None:
@@ -142,7 +140,7 @@ def test_change_totals_add_up(client: TestClient) -> None:
     gained = [f for f in body["features"] if f["properties"]["change"] == "gained"
               and f["properties"]["source"] == "syrskyi"]
     assert len(gained) == 1
-    assert abs(GEOD.geometry_area_perimeter(shape(gained[0]["geometry"]))[0]) / 1e6 == pytest.approx(31, rel=0.001)
+    assert km2(shape(gained[0]["geometry"])) == pytest.approx(31, rel=0.001)
 
 
 def test_change_totals_add_up_on_real_deepstate_days(seeded: Connection, client: TestClient) -> None:
@@ -173,26 +171,6 @@ def test_depth_is_the_geodesic_distance_of_the_farthest_point(seeded: Connection
     assert area.buffer(1e-6).contains(Point(lon, lat))
 
 
-def test_place_control_and_history(client: TestClient) -> None:
-    body = client.get("/places/sudzha/control?date=2024-08-25").json()
-    assert body["place"]["name"] == "Sudzha"
-    assert body["rows"] == [{"source": "syrskyi", "side": "UA", "status": "claimed", "layer": "kursk-incursion",
-                             "holds": True, "observed_on": "2024-08-20", "age_days": 5,
-                             "held_since": "2024-08-12"}]
-    history = rows(client, "/places/sudzha/history?source=syrskyi")
-    assert history == [{"source": "syrskyi", "side": "UA", "status": "claimed", "layer": "kursk-incursion",
-                        "first_observed": "2024-08-12", "last_observed": "2024-08-27", "ended_by": None,
-                        "observations": 3}]
-    far = rows(client, "/places/kursk/history")
-    assert far == []  # no claim reaches the oblast capital
-
-
-def test_place_history_csv_and_lookup_by_id(client: TestClient) -> None:
-    place_id = client.get("/collections/places/items/plekhovo").json()["id"]
-    table = list(csv.DictReader(io.StringIO(client.get(f"/places/{place_id}/history?f=csv").text)))
-    assert {r["source"] for r in table} >= {"syrskyi"}
-
-
 @pytest.mark.parametrize(("url", "status", "parameter"), [
     ("/control", 400, "date"),
     ("/control?date=2024-13-01", 400, "date"),
@@ -207,13 +185,7 @@ def test_place_history_csv_and_lookup_by_id(client: TestClient) -> None:
     ("/stats/changes?from=2024-09-01&to=2024-08-01", 400, "from"),
     ("/stats/depth?date=2024-08-20", 400, "side"),
     ("/stats/depth?date=2024-08-20&side=UA&line=nowhere", 400, "line"),
-    ("/places/atlantis/history", 404, None),
-    ("/places/sudzha/control", 400, "date"),
 ])
 def test_bad_research_requests_are_clear_problems(client: TestClient, url: str, status: int,
                                                  parameter: str | None) -> None:
-    response = client.get(url)
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    if parameter:
-        assert response.json()["parameter"] == parameter
+    problem(client.get(url), status, parameter)

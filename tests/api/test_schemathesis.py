@@ -14,12 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from app.auth import create_token
-from app.db.engine import make_engine
-from app.main import create_app
-from app.services.migrate import upgrade
-from app.services.seed import seed
 from app.settings import Settings
+from tests.helpers import seeded_app
 
 EXAMPLES = int(os.environ.get("FRONTLINE_FUZZ_EXAMPLES", "12"))
 
@@ -27,14 +23,10 @@ EXAMPLES = int(os.environ.get("FRONTLINE_FUZZ_EXAMPLES", "12"))
 @pytest.fixture(scope="module")
 def fuzzed(database_factory) -> Iterator[tuple[object, str]]:  # type: ignore[no-untyped-def]
     """The app over a committed, seeded database of its own, and a write token for it."""
-    settings = Settings(database_url=database_factory(), watch_writes=False)
-    upgrade(settings)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
-        seed(conn, settings.geodata_dir)
-        token = create_token(conn, settings.secret_key, "fuzzer", "write")
-    yield create_app(settings, engine), token
-    engine.dispose()
+    stack = seeded_app(Settings(database_url=database_factory(), watch_writes=False), writer="fuzzer")
+    assert stack.token
+    yield stack.app, stack.token
+    stack.engine.dispose()
 
 
 def test_no_server_error_and_responses_match_the_schema(fuzzed) -> None:  # type: ignore[no-untyped-def]

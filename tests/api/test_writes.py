@@ -9,27 +9,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from app.auth import create_token
 from app.db import tokens
 from app.settings import Settings
+from tests.helpers import SQUARE, bearer, feature, problem
 
-SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
 HISTORY = ("control_areas", "places", "lines", "events", "reported_figures")
 
 
-def token(conn: Connection, settings: Settings, name: str, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {create_token(conn, settings.secret_key, name, scope)}"}
-
-
 def place(key: str = "test-hamlet", name: str = "Test hamlet", **extra: Any) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.3, 51.25]},
-            "properties": {"key": key, "source": "frontline-editors", "name": name, "kind": "village", **extra}}
+    return feature([35.3, 51.25], "Point", key=key, source="frontline-editors", name=name, kind="village", **extra)
 
 
 def area(**properties: Any) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
-            "properties": {"source": "isw", "side": "RU", "status": "assessed", "valid_from": "2024-10-01",
-                           "layer": "editor-test", **properties}}
+    return feature([SQUARE], **{"source": "isw", "side": "RU", "status": "assessed", "valid_from": "2024-10-01",
+                                "layer": "editor-test", **properties})
 
 
 def figure(**extra: Any) -> dict[str, Any]:
@@ -39,12 +32,6 @@ def figure(**extra: Any) -> dict[str, Any]:
 
 def counts(conn: Connection) -> dict[str, int]:
     return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in (*HISTORY, "audit_log")}
-
-
-def problem(response, status: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    return response.json()
 
 
 WRITES = [
@@ -67,8 +54,8 @@ WRITES = [
 def test_every_write_needs_a_live_write_token(client: TestClient, seeded: Connection, settings: Settings,
                                               method: str, url: str, body: Any) -> None:
     before = counts(seeded)
-    reader = token(seeded, settings, "reader", "read")
-    revoked = token(seeded, settings, "gone", "write")
+    reader = bearer(seeded, settings, "reader", "read")
+    revoked = bearer(seeded, settings, "gone", "write")
     tokens.revoke_token(seeded, "gone")
     headers = {"If-Match": "*"}
     anonymous = problem(client.request(method, url, json=body, headers=headers), 401)
@@ -80,13 +67,9 @@ def test_every_write_needs_a_live_write_token(client: TestClient, seeded: Connec
     assert counts(seeded) == before
 
 
-def test_reads_stay_public_unless_configured(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    assert client.get("/collections/places/items").status_code == 200
-
-
 def test_add_then_read_back_with_location_and_version_tag(client: TestClient, seeded: Connection,
                                                          settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     created = client.post("/collections/places/items", json=place(population=120), headers=writer)
     assert created.status_code == 201, created.text
     assert created.json()["properties"]["population"] == 120
@@ -101,7 +84,7 @@ def test_add_then_read_back_with_location_and_version_tag(client: TestClient, se
 
 def test_correction_needs_the_current_version_and_keeps_the_old(client: TestClient, seeded: Connection,
                                                                settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     url = "/collections/places/items/sudzha"
     old = client.get(url)
     corrected = place("sudzha", "Sudzha", population=5000)
@@ -118,7 +101,7 @@ def test_correction_needs_the_current_version_and_keeps_the_old(client: TestClie
 
 
 def test_two_editors_never_overwrite_each_other(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    alice, bob = token(seeded, settings, "alice", "write"), token(seeded, settings, "bob", "write")
+    alice, bob = bearer(seeded, settings, "alice", "write"), bearer(seeded, settings, "bob", "write")
     url = "/collections/places/items/plekhovo"
     tag = client.get(url).headers["etag"]
     first = client.put(url, json=place("plekhovo", "Plekhovo", population=300), headers={**alice, "If-Match": tag})
@@ -129,7 +112,7 @@ def test_two_editors_never_overwrite_each_other(client: TestClient, seeded: Conn
 
 
 def test_retraction_marks_and_never_deletes(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     url = "/collections/places/items/sudzha"
     old = client.get(url)
     gone = client.delete(url + "?reason=duplicate", headers={**writer, "If-Match": old.headers["etag"]})
@@ -141,7 +124,7 @@ def test_retraction_marks_and_never_deletes(client: TestClient, seeded: Connecti
 
 
 def test_a_figure_can_be_added_corrected_and_read(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     created = client.post("/reported-figures", json=figure(), headers=writer)
     assert created.status_code == 201 and created.json()["value"] == 1263
     url = created.headers["location"]
@@ -166,7 +149,7 @@ def test_a_figure_can_be_added_corrected_and_read(client: TestClient, seeded: Co
 def test_bad_bodies_are_422_naming_the_field_and_write_nothing(client: TestClient, seeded: Connection,
                                                                settings: Settings, body: Any, status: int,
                                                                field: str) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     before = counts(seeded)
     answer = problem(client.post("/collections/control-areas/items", json=body, headers=writer), status)
     assert answer["field"].startswith(field), answer
@@ -174,7 +157,7 @@ def test_bad_bodies_are_422_naming_the_field_and_write_nothing(client: TestClien
 
 
 def test_invalid_ring_is_repaired_and_said_so(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     bowtie = [[35.2, 51.2], [35.3, 51.3], [35.3, 51.2], [35.2, 51.3], [35.2, 51.2]]
     created = client.post("/collections/control-areas/items",
                           json={**area(), "geometry": {"type": "Polygon", "coordinates": [bowtie]}}, headers=writer)
@@ -183,7 +166,7 @@ def test_invalid_ring_is_repaired_and_said_so(client: TestClient, seeded: Connec
 
 
 def test_limits_on_vertices_and_body_size(client: TestClient, seeded: Connection, settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
+    writer = bearer(seeded, settings, "editor-a", "write")
     ring = [[35.0 + i * 1e-5, 51.0] for i in range(settings.max_vertices)] + [[35.0, 51.1], [35.0, 51.0]]
     many = client.post("/collections/control-areas/items",
                        json={**area(), "geometry": {"type": "Polygon", "coordinates": [ring]}}, headers=writer)
@@ -198,8 +181,8 @@ def test_limits_on_vertices_and_body_size(client: TestClient, seeded: Connection
 
 def test_audit_says_who_wrote_what_to_admins_only(client: TestClient, seeded: Connection,
                                                   settings: Settings) -> None:
-    writer = token(seeded, settings, "editor-a", "write")
-    admin = token(seeded, settings, "chief", "admin")
+    writer = bearer(seeded, settings, "editor-a", "write")
+    admin = bearer(seeded, settings, "chief", "admin")
     client.post("/collections/places/items", json=place(), headers=writer)
     problem(client.get("/admin/audit", headers=writer), 403)
     entries = client.get("/admin/audit?token=editor-a", headers=admin).json()["entries"]

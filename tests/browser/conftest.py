@@ -9,62 +9,22 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Dialog,
-    Page,
-    Playwright,
-    Request,
-    ViewportSize,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+
+from tests.helpers import Recorder
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 TIMEOUT_MS = 10_000
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def chromium_executable() -> str | None:
     if os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium"
     return shutil.which("chromium")
-
-
-@dataclass
-class Recorder:
-    """What a page did: console errors, page errors, request URLs, dialogs."""
-
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    def attach(self, page: Page) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.page_errors.append(f"{error.name}: {error.message}"))
-        page.on("request", self._request)
-        page.on("dialog", self._dialog)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.console_errors.append(f"{message.text} (at {message.location.get('url')})")
-
-    def _request(self, request: Request) -> None:
-        self.requests.append(request.url)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    def problems(self) -> str:
-        return f"page errors: {self.page_errors}; console errors: {self.console_errors}; dialogs: {self.dialogs}"
 
 
 def launch(playwright: Playwright) -> Browser:
@@ -76,12 +36,6 @@ def open_page(browser: Browser, recorder: Recorder) -> Page:
     page.set_default_timeout(TIMEOUT_MS)
     recorder.attach(page)
     return page
-
-
-def screenshot(page: Page, name: str) -> None:
-    """docs/<name> at 1280×800, only with FRONTLINE_SCREENSHOTS=1 (so a test run never rewrites tracked files)."""
-    if os.environ.get("FRONTLINE_SCREENSHOTS") == "1":
-        page.screenshot(path=str(DOCS / name))
 
 
 @pytest.fixture(scope="module")

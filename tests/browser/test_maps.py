@@ -13,8 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.browser.conftest import Recorder, screenshot
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer, Recorder, add_place, screenshot
 
 SNAPSHOT_DAY = "2024-09-15"
 POPUP_DAY = "2024-08-20"  # Syrskyi's claimed area covers Sudzha on this day
@@ -301,11 +300,7 @@ def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, li
     try:
         with engine.begin() as conn:
             for key, (name, lat, lon) in hostile.items():
-                conn.execute(text(
-                    "INSERT INTO places (key, source_id, content_hash, name, kind, geom) "
-                    "SELECT :key, id, 'h', :name, 'village', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
-                    "FROM sources WHERE slug = 'frontline-editors'"),
-                    {"key": key, "name": name, "lat": lat, "lon": lon})
+                add_place(conn, key, name, lon=lon, lat=lat)
         deadline = time.monotonic() + 5  # the write reaches the server's cache through NOTIFY
         while int(get(api, "/collections/places/items?limit=1000")["numberMatched"]) != before + len(hostile):
             assert time.monotonic() < deadline, "the new places did not reach the server within 5 s"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import subprocess
 import sys
@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.helpers import SQUARE, feature, write_geojson
+
 FRONTLINE = str(Path(sys.executable).parent / "frontline")
-SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
 
 
 @pytest.fixture
 def env(database_factory, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    import os
-
     return {**os.environ, "DATABASE_URL": database_factory(), "FRONTLINE_DATA_DIR": str(tmp_path / "state"),
             "COLUMNS": "120"}
 
@@ -27,7 +26,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([FRONTLINE, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def rows(env: dict[str, str], sql: str) -> int:
+def scalar(env: dict[str, str], sql: str) -> int:
     engine = create_engine(env["DATABASE_URL"])
     with engine.connect() as conn:
         value = conn.execute(text(sql)).scalar_one()
@@ -39,10 +38,10 @@ def test_migrate_and_seed_are_idempotent(env: dict[str, str]) -> None:
     assert run(env, "migrate").returncode == 0
     first = run(env, "seed")
     assert first.returncode == 0 and "places.geojson" in first.stdout
-    places = rows(env, "SELECT count(*) FROM places")
+    places = scalar(env, "SELECT count(*) FROM places")
     second = run(env, "seed")
     assert second.returncode == 0
-    assert rows(env, "SELECT count(*) FROM places") == places == 9
+    assert scalar(env, "SELECT count(*) FROM places") == places == 9
     assert run(env, "migrate").returncode == 0
 
 
@@ -50,23 +49,19 @@ def test_import_reports_each_file_and_fails_when_one_is_rejected(env: dict[str, 
     assert run(env, "prestart").returncode == 0
     folder = tmp_path / "files"
     folder.mkdir()
-    good = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [SQUARE]}},
-        {"type": "Feature", "properties": {}, "geometry": None}]}
-    (folder / "2024-09-11.geojson").write_text(json.dumps(good))
-    (folder / "2024-09-12.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": SQUARE}}]}))
+    write_geojson(folder / "2024-09-11.geojson", feature([SQUARE]), feature(None))
+    write_geojson(folder / "2024-09-12.geojson", feature(SQUARE, "LineString"))
     result = run(env, "import", str(folder), "--source", "cli-test", "--side", "UA", "--status", "claimed")
     assert result.returncode == 1
     assert "2024-09-11.geojson feature 1: skipped, null or empty geometry" in result.stderr
     assert "rejected: 2024-09-12.geojson feature 0: a LineString is not a control area" in result.stderr
     assert re.search(r"│ rejected +│ 1 ", result.stdout) and re.search(r"│ imported +│ 1 ", result.stdout)
-    assert rows(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
+    assert scalar(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
 
     again = run(env, "import", str(folder / "2024-09-11.geojson"), "--source", "cli-test", "--side", "UA",
                 "--status", "claimed")
     assert again.returncode == 0 and re.search(r"│ unchanged +│ 1 ", again.stdout)
-    assert rows(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
+    assert scalar(env, "SELECT count(*) FROM control_areas WHERE key LIKE 'cli-test/%'") == 1
 
 
 def test_bad_options_are_refused_before_any_file_is_read(env: dict[str, str], tmp_path: Path) -> None:
@@ -84,3 +79,10 @@ def test_bad_options_are_refused_before_any_file_is_read(env: dict[str, str], tm
 def test_db_commands_say_when_an_external_database_is_used(env: dict[str, str]) -> None:
     result = run(env, "db", "status")
     assert result.returncode == 0 and "DATABASE_URL is set" in result.stdout
+
+
+def test_serve_refuses_to_start_in_production_with_the_default_secret(tmp_path: Path) -> None:
+    env = {**os.environ, "FRONTLINE_PRODUCTION": "true", "FRONTLINE_DATA_DIR": str(tmp_path)}
+    env.pop("FRONTLINE_SECRET_KEY", None)
+    result = run(env, "serve")
+    assert result.returncode == 2 and "FRONTLINE_SECRET_KEY is the development default" in result.stderr

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from app.embedded import EmbeddedCluster
-from tests.conftest import new_temp_dir
+from tests.helpers import new_temp_dir
 
 
 @pytest.fixture

@@ -12,6 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from app.db.models import HISTORY_TABLES, Base
 from app.services.migrate import upgrade
 from app.settings import Settings
+from tests.helpers import add_control_area
+
+EQUATOR_SQUARE = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
 
 
 def test_upgrade_from_empty_then_downgrade_and_again(database_factory) -> None:
@@ -69,22 +72,13 @@ def test_history_allows_closing_a_version_once_and_nothing_else(seeded: Connecti
 def test_control_area_area_is_computed_geodesically_by_postgis(seeded: Connection) -> None:
     # A 1° x 1° square at the equator is about 12,308 km² on the WGS84 ellipsoid (12,364 km² in planar
     # "degrees x 111.32 km" arithmetic, and 1 in square degrees).
-    source_id = seeded.execute(text("SELECT id FROM sources WHERE slug = 'isw'")).scalar_one()
-    area = seeded.execute(text(
-        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, geom) "
-        "VALUES ('t', :s, 'h', 'UA', 'claimed', '[2024-01-01,2024-01-02)', "
-        "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 1, 0 0)))', 4326)) RETURNING area_km2"
-    ), {"s": source_id}).scalar_one()
+    area = add_control_area(seeded, "t", status="claimed", day="2024-01-01", coords=EQUATOR_SQUARE, layer=None,
+                            returning="area_km2")
     assert area == pytest.approx(12308.8, abs=1.0)
 
 
 def test_unheld_status_is_the_only_way_to_have_no_side(seeded: Connection) -> None:
-    source_id = seeded.execute(text("SELECT id FROM sources WHERE slug = 'isw'")).scalar_one()
-    insert = text(
-        "INSERT INTO control_areas (key, source_id, content_hash, side_code, status, valid, geom) "
-        "VALUES ('t', :s, 'h', NULL, :status, '[2024-01-01,2024-01-02)', "
-        "ST_GeomFromText('MULTIPOLYGON(((0 0, 1 0, 1 1, 0 1, 0 0)))', 4326))"
-    )
-    seeded.execute(insert, {"s": source_id, "status": "contested"})
+    add_control_area(seeded, "t", side=None, status="contested", day="2024-01-01", coords=EQUATOR_SQUARE, layer=None)
     with pytest.raises(DBAPIError, match="side_unless_unheld"), seeded.begin_nested():
-        seeded.execute(insert, {"s": source_id, "status": "claimed"})
+        add_control_area(seeded, "t", side=None, status="claimed", day="2024-01-01", coords=EQUATOR_SQUARE,
+                         layer=None)

@@ -14,21 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine, text
 
-from app.auth import create_token
-from app.db.engine import make_engine
 from app.embedded import EmbeddedCluster
-from app.main import create_app
 from app.services.importer import ImportOptions, import_file
-from app.services.migrate import upgrade
-from app.services.seed import seed
 from app.settings import Settings
-from tests.conftest import free_port, new_temp_dir
-from tests.importer.test_import import feature, write_geojson
-
-SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
+from tests.helpers import SQUARE, count, feature, new_temp_dir, seeded_app, serving, write_geojson
 
 
 @dataclass
@@ -48,29 +39,18 @@ def stack() -> Iterator[Stack]:
     cluster = EmbeddedCluster(data_dir, fsync=False)
     cluster.start()
     settings = Settings(database_url=cluster.url, data_dir=data_dir)
-    upgrade(settings)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
-        seed(conn, settings.geodata_dir)
-        token = create_token(conn, settings.secret_key, "fault-editor", "write")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield Stack(cluster, engine, f"http://127.0.0.1:{port}", token, settings)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    seeded = seeded_app(settings, writer="fault-editor")
+    assert seeded.token
+    with serving(seeded.app, log_level="critical") as url:
+        yield Stack(cluster, seeded.engine, url, seeded.token, settings)
+    seeded.engine.dispose()
     cluster.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def rows(engine: Engine, table: str) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        return count(conn, table)
 
 
 def test_database_outage_gives_clean_503s_and_the_app_recovers_by_itself(stack: Stack) -> None:
@@ -118,8 +98,7 @@ def test_a_write_cut_off_half_way_leaves_no_partial_rows(stack: Stack) -> None:
         conn.execute(text("CREATE TRIGGER slow_audit BEFORE INSERT ON audit_log FOR EACH ROW "
                           "EXECUTE FUNCTION slow_audit()"))
     before = (rows(stack.engine, "control_areas"), rows(stack.engine, "audit_log"))
-    body = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
-            "properties": {"source": "isw", "side": "RU", "status": "assessed", "valid_from": "2024-10-02"}}
+    body = feature([SQUARE], source="isw", side="RU", status="assessed", valid_from="2024-10-02")
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(httpx.post, f"{stack.url}/collections/control-areas/items", json=body,
@@ -156,9 +135,8 @@ def test_concurrent_imports_and_editors_keep_one_history(stack: Stack, tmp_path:
 
     def editor(n: int) -> list[int]:
         """Write the claim as an editor would: read, write with the tag read, and on 409/412 read again."""
-        body = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [
-            [[x, y + n * 0.01] for x, y in SQUARE]]}, "properties": {
-            "source": "isw", "side": "RU", "status": "assessed", "valid_from": day, "key": key}}
+        body = feature([[[x, y + n * 0.01] for x, y in SQUARE]], source="isw", side="RU", status="assessed",
+                       valid_from=day, key=key)
         answers: list[int] = []
         with httpx.Client(base_url=stack.url, timeout=30) as http:
             while not answers or answers[-1] in (409, 412):

@@ -3,43 +3,19 @@
 from __future__ import annotations
 
 import gzip
-import json
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pytest
-from pyproj import Geod
 from shapely.geometry import Polygon
 from sqlalchemy import Connection, text
 
 from app.errors import InvalidParameter
 from app.services.importer import ImportOptions, discover, import_file, validate_options
+from tests.helpers import SQUARE, count, feature, ring_km2, write_geojson
 
-# A ~10 km square just north of Sudzha.
-SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
 OPTIONS = ImportOptions(source="test-source", side="UA", status="assessed")
-GEOD = Geod(ellps="WGS84")
-
-
-def geodesic_km2(ring: list[list[float]]) -> float:
-    """Independent reference: pyproj's geodesic area on the WGS84 ellipsoid."""
-    return abs(GEOD.geometry_area_perimeter(Polygon(ring))[0]) / 1e6
-
-
-def feature(coords: Any, gtype: str = "Polygon", **properties: Any) -> dict[str, Any]:
-    geometry = None if coords is None else {"type": gtype, "coordinates": coords}
-    return {"type": "Feature", "properties": properties, "geometry": geometry}
-
-
-def write_geojson(path: Path, *features: dict[str, Any]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": list(features)}))
-    return path
-
-
-def count(conn: Connection, table: str = "control_areas") -> int:
-    return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
 def test_polygon_with_date_in_file_name_is_imported(seeded: Connection, tmp_path: Path) -> None:
@@ -51,7 +27,7 @@ def test_polygon_with_date_in_file_name_is_imported(seeded: Connection, tmp_path
         "WHERE import_id IS NOT NULL AND key LIKE 'test-source/%'"
     )).one()
     assert row[:5] == (date(2024, 9, 1), date(2024, 9, 2), "UA", "assessed", "ST_MultiPolygon")
-    assert row[5] == pytest.approx(geodesic_km2(SQUARE), rel=1e-6)
+    assert row[5] == pytest.approx(ring_km2(SQUARE), rel=1e-6)
 
 
 def test_iso_date_in_file_name(seeded: Connection, tmp_path: Path) -> None:
@@ -151,7 +127,7 @@ def test_a_second_publication_of_the_same_claim_supersedes_the_first(seeded: Con
         "SELECT area_km2, superseded_at IS NULL FROM control_areas WHERE key LIKE 'test-source/%' ORDER BY id"
     )).all()
     assert [current for _, current in history] == [False, True]
-    assert [area for area, _ in history] == pytest.approx([geodesic_km2(SQUARE), geodesic_km2(bigger)], rel=1e-6)
+    assert [area for area, _ in history] == pytest.approx([ring_km2(SQUARE), ring_km2(bigger)], rel=1e-6)
 
 
 def test_unknown_source_is_created_and_unknown_side_refused(seeded: Connection, tmp_path: Path) -> None:
@@ -174,7 +150,7 @@ def test_other_formats(seeded: Connection, tmp_path: Path, suffix: str, driver: 
     report = import_file(seeded, path, OPTIONS)
     assert (report.outcome, report.inserted, report.days) == ("imported", 1, ["2024-09-11"]), report.error
     area = seeded.execute(text("SELECT area_km2 FROM control_areas WHERE key LIKE 'test-source/%'")).scalar_one()
-    assert area == pytest.approx(geodesic_km2(SQUARE), rel=1e-6)
+    assert area == pytest.approx(ring_km2(SQUARE), rel=1e-6)
 
 
 def test_gzipped_geojson(seeded: Connection, tmp_path: Path) -> None:

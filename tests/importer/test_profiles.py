@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 
 from app.services.importer import import_file, import_paths, validate_options
 from app.services.profiles import ProfileError, available, load_profile, parse_profile
-from tests.importer.test_import import SQUARE, count, feature, write_geojson
+from tests.helpers import SQUARE, count, feature, write_geojson
 
 PROFILE = """\
 name = "test-raw"

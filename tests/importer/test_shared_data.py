@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from pyproj import Geod
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
 from app.services.dates import date_from_name
 from app.services.importer import ImportOptions, discover, import_file
-from tests.conftest import shared_data
+from tests.helpers import km2, pyproj_km2, shared_data
 
-GEOD = Geod(ellps="WGS84")
 DEEPSTATE = ImportOptions(source="deepstatemap", side="RU", status="assessed")
 ISW = ImportOptions(source="isw", side="RU", status="assessed")
-
-
-def pyproj_km2(path: Path) -> float:
-    """Geodesic area of a file's features, computed independently of PostGIS."""
-    features = json.loads(path.read_text())["features"]
-    return sum(abs(GEOD.geometry_area_perimeter(shape(f["geometry"]))[0]) for f in features if f["geometry"]) / 1e6
 
 
 def test_every_deepstate_day_imports_with_its_date_from_the_file_name(seeded: Connection) -> None:
@@ -56,7 +47,7 @@ def test_isw_layers_lose_z_keep_the_publishers_area_and_date(seeded: Connection)
         SELECT lower(valid)::text, ST_NDims(geom), area_km2, (properties->>'area_km2')::float, properties->>'date'
         FROM control_areas WHERE key LIKE 'isw/%' AND import_id IS NOT NULL AND properties ? 'area_km2'
         ORDER BY id""")).all()
-    published = [(f["properties"]["area_km2"], abs(GEOD.geometry_area_perimeter(shape(f["geometry"]))[0]) / 1e6)
+    published = [(f["properties"]["area_km2"], km2(shape(f["geometry"])))
                  for path in files for f in json.loads(path.read_text())["features"]]
     assert len(rows) == len(published) == 52
     for (day, dims, ours, theirs, attribute_day), (file_figure, reference) in zip(rows, published, strict=True):

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 from app.settings import PROJECT_ROOT
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 
