@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from app import auth
-from app.db import tokens
+from app.db import catalog, tokens
 from app.db.engine import database_url, make_engine
 from app.embedded import EmbeddedCluster
 from app.errors import FrontlineError
@@ -141,7 +143,13 @@ def import_(
     profile: Annotated[str | None, typer.Option(help=(
         "Import profile: a name (`frontline profiles` lists them) or a .toml file. Replaces the options "
         "below."))] = None,
-    source: Annotated[str | None, typer.Option(help="Source slug; created when unknown.")] = None,
+    source: Annotated[str | None, typer.Option(help=(
+        "An existing source, by slug or name (case and punctuation ignored): `frontline sources` lists them."
+    ))] = None,
+    new_source: Annotated[str | None, typer.Option(help=(
+        "Create this source (its name; the slug is --source, or made from the name), with --source-kind and "
+        "--source-url. Refused when a source of that name exists."))] = None,
+    source_url: Annotated[str | None, typer.Option(help="Home page of a new source.")] = None,
     status: Annotated[str | None, typer.Option(help="claimed | assessed | confirmed | contested | unknown")] = None,
     side: Annotated[str | None, typer.Option(help="Side code (must exist, e.g. UA, RU).")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read, and recorded with the areas.")] = None,
@@ -153,15 +161,16 @@ def import_(
     settings = _settings(ctx)
     plan: importer.Plan
     if profile:
-        given = [f"--{n}" for n, v in (("source", source), ("status", status), ("side", side), ("layer", layer),
-                                        ("date", on)) if v is not None]
+        given = [f"--{n}" for n, v in (("source", source), ("new-source", new_source), ("status", status),
+                                        ("side", side), ("layer", layer), ("date", on)) if v is not None]
         if given:
             raise FrontlineError(f"--profile decides {', '.join(given)} itself: give one or the other")
         plan = profiles.load_profile(profile, settings.profiles_dir)
     else:
-        if source is None or status is None:
-            raise FrontlineError("give --profile NAME, or --source and --status (and --side)")
-        plan = importer.ImportOptions(source, side, status, layer, on.date() if on else None, source_kind)
+        if (source is None and new_source is None) or status is None:
+            raise FrontlineError("give --profile NAME, or --source (or --new-source) and --status (and --side)")
+        plan = importer.ImportOptions(source or slugify(new_source or ""), side, status, layer,
+                                      on.date() if on else None, source_kind, new_source, source_url)
     files = importer.discover(paths)
     engine = make_engine(settings)
     started = time.perf_counter()
@@ -190,6 +199,26 @@ def list_profiles(ctx: typer.Context) -> None:
     for p in profiles.available(_settings(ctx).profiles_dir):
         table.add_row(p.name, p.source, p.dates.from_, str(len(p.rule)), p.description)
     console.print(table)
+
+
+@app.command("sources")
+def list_sources(ctx: typer.Context) -> None:
+    """List the sources (as GET /sources does): slug, name, kind, series and the days observed."""
+    engine = make_engine(_settings(ctx))
+    with engine.connect() as conn:
+        rows = catalog.source_rows(conn)
+    engine.dispose()
+    table = Table("slug", "name", "kind", "series", "first", "last", title="sources")
+    for r in rows:
+        table.add_row(r["slug"], r["name"], r["kind"], str(r["series"]), str(r["first_observed"] or "—"),
+                      str(r["last_observed"] or "—"))
+    console.print(table)
+
+
+def slugify(name: str) -> str:
+    """A slug for a new source's name: lower-case ASCII letters and digits joined by hyphens."""
+    words = re.findall(r"[a-z0-9]+", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower())
+    return "-".join(words) or "source"
 
 
 def _summary(reports: list[importer.FileReport], seconds: float) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 
-from app.db import asof
+from app.db import asof, cases, reference
 from app.db.models import STATUSES
 from app.errors import InvalidParameter
 from app.params import DayRange, day_range, parse_day, parse_instant, parse_list
@@ -28,27 +28,57 @@ def get_conn(request: Request) -> Iterator[Connection]:
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
-FILTER_PARAMETERS = {"side", "source", "status", "known_at", "max_age"}
+FILTER_PARAMETERS = {"side", "source", "status", "series", "known_at", "max_age"}
 
 
-async def series_filters(
+def series_filters(
+    conn: ConnDep,
     side: Annotated[str | None, Query(description="Side code(s), comma-separated: UA, RU.")] = None,
-    source: Annotated[str | None, Query(description="Source slug(s), comma-separated, e.g. deepstatemap.")] = None,
+    source: Annotated[str | None, Query(description=(
+        "Source slug(s) or name(s), comma-separated, e.g. deepstatemap. Illustrative shapes only with "
+        "source=example."))] = None,
     status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.")] = None,
+    series: Annotated[str | None, Query(description=(
+        "Claim series key(s) from /series, comma-separated: exactly these, preferred or not."))] = None,
     known_at: Annotated[str | None, Query(description=(
         "Transaction time (RFC 3339): answer with what was recorded then, before later corrections."))] = None,
     max_age: Annotated[int | None, Query(ge=0, le=36_500, description=(
         "Leave out observations older than this many days before the day asked."))] = None,
 ) -> asof.Filters:
-    """The claim series to consider."""
+    """The claim series to consider; unknown values are a 400 naming the values accepted."""
     statuses = parse_list(status)
     for value in statuses or []:
         if value not in STATUSES:
             raise InvalidParameter(f"status: '{value}' is not one of {', '.join(STATUSES)}", parameter="status")
     return asof.Filters(
-        side=parse_list(side), source=parse_list(source), status=statuses,
+        side=parse_list(side), source=_sources(conn, parse_list(source)), status=statuses,
+        series=_series(conn, parse_list(series)),
         known_at=parse_instant(known_at, "known_at") if known_at else None, max_age=max_age,
     )
+
+
+def _sources(conn: Connection, given: list[str] | None) -> list[str] | None:
+    if given is None:
+        return None
+    slugs = []
+    for value in given:
+        slug = reference.resolve_source(conn, value)
+        if slug is None:
+            raise InvalidParameter(f"source: no source '{value}'; sources are {reference.source_choices(conn)}",
+                                   parameter="source")
+        slugs.append(slug)
+    return slugs
+
+
+def _series(conn: Connection, given: list[str] | None) -> list[str] | None:
+    if given is None:
+        return None
+    known = reference.series_keys(conn)
+    unknown = [value for value in given if value not in known]
+    if unknown:
+        raise InvalidParameter(f"series: no series {', '.join(repr(v) for v in unknown)}; series are "
+                               f"{', '.join(sorted(known))} (titles at /series)", parameter="series")
+    return given
 
 
 FiltersDep = Annotated[asof.Filters, Depends(series_filters)]
@@ -101,3 +131,28 @@ def the_region(
 
 
 RegionDep = Annotated[str | None, Depends(the_region)]
+
+
+def the_case(
+    conn: ConnDep,
+    case: Annotated[str | None, Query(description=(
+        "Clip to a case's ground (see /cases), e.g. kursk-incursion; no clip when not given."))] = None,
+) -> str | None:
+    """The key of the case to clip to, or 400 naming the cases."""
+    if case is None:
+        return None
+    keys = cases.case_keys(conn)
+    if case not in keys:
+        raise InvalidParameter(f"case: no case '{case}'; cases are {', '.join(keys) or 'none'}", parameter="case")
+    return case
+
+
+CaseDep = Annotated[str | None, Depends(the_case)]
+
+
+def clip_of(region: str | None, case: str | None) -> str | None:
+    """The one ground to clip to: a region or a case, not both."""
+    if region and case:
+        raise InvalidParameter("give region or case, not both (a case already names its ground)",
+                               parameter="case")
+    return region or case

@@ -126,6 +126,15 @@ def main() -> None:
     write("control_areas.geojson", illustrative_timeline(oblasts_utm["kursk-oblast"]))
 
 
+EXAMPLE_TITLES = {
+    ("syrskyi", "claimed"): "Example: Syrskyi's claimed area, drawn to his figures",
+    ("isw", "assessed"): "Example: ISW's assessed Russian advances, drawn to ISW's totals",
+    ("ru-mod-tass", "claimed"): "Example: Russian MoD claims of ground retaken (size illustrative too)",
+    ("deepstatemap", "assessed"): "Example: DeepStateMap's Ukrainian-held ground, drawn to its figure",
+    ("deepstatemap", "unknown"): "Example: DeepStateMap's grey zone, drawn to its figure",
+}
+
+
 def illustrative_timeline(kursk: shapely.Geometry) -> list[dict]:
     """Control areas sized to reported figures (see reported_figures.csv); shapes are illustrative."""
     salient = to_utm(*SALIENT_CENTRE)
@@ -136,10 +145,12 @@ def illustrative_timeline(kursk: shapely.Geometry) -> list[dict]:
 
     def add(key: str, source: str, side: str | None, status: str, day: str, geom: shapely.Geometry, figure: str | None,
             extra_note: str = "") -> None:
+        # Stored under the source `example`, never under the source whose figure the shape illustrates: the
+        # layer names that source, and the series title says it is an example.
         geom = rounded(to_4326(geom))
-        out.append(feature(geom, key=key, source=source, side=side, status=status, valid_from=day, valid_to=None,
-                           layer="kursk-incursion", name=key, illustrative=True, figure=figure,
-                           notes=f"{note} {extra_note}".strip()))
+        out.append(feature(geom, key=key, source="example", illustrates=source, side=side, status=status,
+                           valid_from=day, valid_to=None, layer=source, series_title=EXAMPLE_TITLES[source, status],
+                           name=key, illustrative=True, figure=figure, notes=f"{note} {extra_note}".strip()))
         print(f"{key}: {geodesic_km2(geom):.1f} km²")
 
     # Ukrainian commander-in-chief's claims of area held (claimed).

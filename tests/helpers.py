@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.auth import create_token
 from app.db.engine import make_engine
+from app.db.models import claim_key, series_key
 from app.main import create_app
 from app.services.migrate import upgrade
 from app.services.seed import seed
@@ -42,6 +43,15 @@ if TYPE_CHECKING:
 
 # A ~10 km square just north of Sudzha.
 SQUARE = [[35.2, 51.2], [35.35, 51.2], [35.35, 51.29], [35.2, 51.29], [35.2, 51.2]]
+# The seed's illustrative series (source `example`, layer = the source whose figures each illustrates): key → title.
+EXAMPLE_SERIES = {
+    "example/-/unknown/deepstatemap": "Example: DeepStateMap's grey zone, drawn to its figure",
+    "example/RU/assessed/isw": "Example: ISW's assessed Russian advances, drawn to ISW's totals",
+    "example/RU/claimed/ru-mod-tass": "Example: Russian MoD claims of ground retaken (size illustrative too)",
+    "example/UA/assessed/deepstatemap": "Example: DeepStateMap's Ukrainian-held ground, drawn to its figure",
+    "example/UA/claimed/syrskyi": "Example: Syrskyi's claimed area, drawn to his figures",
+}
+SYRSKYI_EXAMPLE = "example/UA/claimed/syrskyi"
 SHARED_DATA = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 DOCS = PROJECT_ROOT / "docs"
 
@@ -107,7 +117,8 @@ def add_control_area(conn: Connection, key: str = "test-area", *, source: str = 
                      layer: str | None = "test-layer", name: str | None = None,
                      properties: dict[str, Any] | None = None, content_hash: str = "h",
                      recorded_at: datetime | None = None, returning: str = "id") -> Any:
-    """Insert one control-area version straight into the table (no write path), and return ``returning``.
+    """Insert one control-area version straight into the table (no write path), and its series' row if the
+    series is new (as every write does); return ``returning``.
 
     ``valid`` is a daterange literal such as ``[2024-09-01,2024-09-05)``; without it the area is valid on
     ``day`` alone. The geometry is ``geometry`` if given, else the polygon ``coords`` bounds. Columns left at
@@ -127,7 +138,33 @@ def add_control_area(conn: Connection, key: str = "test-area", *, source: str = 
            f"RETURNING {returning}")
     params = {"key": key, "source": source, "content_hash": content_hash, "side": side, "status": status,
               "valid": valid, "wkt": (geometry or Polygon(coords)).wkt, **optional}
-    return conn.execute(text(sql), params).scalar_one()
+    found = conn.execute(text(sql), params).scalar_one()
+    # Every claim has its series, as the write path (record_versions) guarantees.
+    conn.execute(text(
+        "INSERT INTO series (key, source_id, side_code, status, layer) "
+        "SELECT :series, id, :side, :status, :layer FROM sources WHERE slug = :source ON CONFLICT (key) DO NOTHING"),
+        {"series": series_key(source, side, status, layer), "source": source, "side": side, "status": status,
+         "layer": layer})
+    return found
+
+
+def add_observations(conn: Connection, source: str, side: str | None, status: str, layer: str | None,
+                     days: list[date], **kwargs: Any) -> str:
+    """One control area of a series on each of ``days`` (keys as the importer makes them); return the series key."""
+    for day in days:
+        add_control_area(conn, claim_key(source, side, status, layer, day), source=source, side=side,
+                         status=status, layer=layer, day=day, **kwargs)
+    return series_key(source, side, status, layer)
+
+
+def every(first: date, count: int, step_days: int = 1) -> list[date]:
+    """``count`` days from ``first``, ``step_days`` apart."""
+    return [first + timedelta(days=i * step_days) for i in range(count)]
+
+
+def prefer(conn: Connection, series: str, over: str) -> None:
+    """Make ``over`` yield to ``series`` (its ``same_ground_as``): left out by default while ``series`` exists."""
+    conn.execute(text("UPDATE series SET same_ground_as = :series WHERE key = :over"), {"series": series, "over": over})
 
 
 def add_place(conn: Connection, key: str, name: str, lon: float = 35.25, lat: float = 51.2,

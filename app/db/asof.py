@@ -32,27 +32,66 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import array_agg, distinct_on
 
-from app.db.features import control_properties, display_geojson, feature_json
-from app.db.history import row_id
-from app.db.models import areas, figures, lines, places, regions, sources
+from app.db.cases import case_geom
+from app.db.features import control_properties, display_geojson, example_sources, feature_json, km
+from app.db.models import EXAMPLE, areas, figures, lines, regions, series, sides, sources
+from app.db.rhythm import same_series, series_stats, stale
 
 GROUP = ("source_id", "side_code", "status", "layer")
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
 EMPTY = func.ST_GeomFromText("MULTIPOLYGON EMPTY", 4326)
 
 
+def series_row(t: FromClause) -> Any:
+    """A control-area row's series as a comparable tuple (NULL side and layer as '-', as in series keys)."""
+    return tuple_(t.c.source_id, func.coalesce(t.c.side_code, "-"), t.c.status, func.coalesce(t.c.layer, "-"))
+
+
+def series_key_of(side: Any, status: Any, layer: Any) -> ColumnElement[str]:
+    """A series' key from its source (joined as ``sources``), side, status and layer: ``slug/side/status/layer``."""
+    return func.concat(sources.c.slug, "/", func.coalesce(side, "-"), "/", status, "/", func.coalesce(layer, "-"))
+
+
+def series_title_of(side: Any, status: Any, layer: Any) -> ColumnElement[str]:
+    """A series' title: its own (profile, seed or editor), else made from its source, side, status and layer."""
+    named = series.alias("named")
+    stored = select(named.c.title).where(named.c.key == series_key_of(side, status, layer)).scalar_subquery()
+    side_name = select(sides.c.name).where(sides.c.code == side).scalar_subquery()
+    held = case((side.is_(None), func.concat("ground of ", status, " status")),
+                else_=func.concat("ground held by ", side_name, ", ", status))
+    made = func.concat(sources.c.name, " — ", held, case((layer.is_not(None), func.concat(" (", layer, ")")), else_=""))
+    return func.coalesce(stored, made)
+
+
+def series_columns(side: Any, status: Any, layer: Any) -> list[ColumnElement[Any]]:
+    """The ``series`` key and ``title`` output columns of a row that joins ``sources``."""
+    return [series_key_of(side, status, layer).label("series"), series_title_of(side, status, layer).label("title")]
+
+
+def _series_rows(*where: ColumnElement[bool]) -> Select[Any]:
+    return select(series.c.source_id, func.coalesce(series.c.side_code, "-"), series.c.status,
+                  func.coalesce(series.c.layer, "-")).where(*where)
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Which claim series to consider."""
+    """Which claim series to consider.
+
+    By default: every series but the examples (``source=example`` asks for them) and the series that yield to
+    a preferred one over the same ground. ``series`` names series by key, and then exactly those are taken.
+    """
 
     side: list[str] | None = None
     source: list[str] | None = None
     status: list[str] | None = None
     known_at: datetime | None = None
     max_age: int | None = None  # days; older observations are left out
+    series: list[str] | None = None
+    every_series: bool = False  # keep the series that yield to a preferred one (the /series catalogue)
 
     def where(self, t: FromClause = areas) -> list[ColumnElement[bool]]:
         """Conditions on control-area rows."""
@@ -67,7 +106,21 @@ class Filters:
             conditions.append(t.c.status.in_(self.status))
         if self.source:
             conditions.append(t.c.source_id.in_(select(sources.c.id).where(sources.c.slug.in_(self.source))))
+        conditions.append(self.series_condition(t))
         return conditions
+
+    def series_condition(self, t: FromClause) -> ColumnElement[bool]:
+        """The series asked for by key, or the default: no examples, no series that yields to a preferred one."""
+        if self.series:
+            return series_row(t).in_(_series_rows(series.c.key.in_(self.series)))
+        conditions = []
+        if not (self.source and EXAMPLE in self.source):
+            conditions.append(t.c.source_id.not_in(example_sources()))
+        if not self.every_series:
+            others = series.alias("others")
+            yields = series.c.same_ground_as.in_(select(others.c.key))
+            conditions.append(series_row(t).not_in(_series_rows(yields)))
+        return and_(true(), *conditions)
 
     def fresh(self, observed: ColumnElement[Any], day: Any) -> list[ColumnElement[bool]]:
         """Observations on or before ``day``, and not older than max_age days."""
@@ -78,9 +131,10 @@ class Filters:
 
 
 def region_geom(key: str) -> ColumnElement[Any]:
-    """The current geometry of a region, by key (scalar subquery)."""
-    return (select(regions.c.geom).where(regions.c.key == key, regions.c.superseded_at.is_(None))
-            .scalar_subquery())
+    """The geometry to clip to: the current region of that key, else the case of that key (scalar subquery)."""
+    region = (select(regions.c.geom).where(regions.c.key == key, regions.c.superseded_at.is_(None))
+              .scalar_subquery())
+    return func.coalesce(region, case_geom(key))
 
 
 def resolve_region(conn: Connection, value: str) -> str | None:
@@ -123,27 +177,47 @@ def claim_area_km2(conn: Connection, key: str) -> float:
 
 # -- control as of a day -----------------------------------------------------------------------------------
 
-def control_as_of(conn: Connection, day: date, filters: Filters, simplify: float | None = None) -> list[str]:
-    """GeoJSON features of every series' latest observation on or before ``day``, with its age.
+def control_as_of(conn: Connection, day: date, filters: Filters, simplify: float | None = None,
+                  clip: str | None = None) -> list[str]:
+    """GeoJSON features of every series' latest observation on or before ``day``, with its age and staleness.
 
     ``simplify`` (degrees) thins the outlines for display; ``area_km2`` stays that of the full geometry.
+    ``clip`` (a region or case key) cuts each area to that ground; ``area_km2`` is then the part inside it.
     """
     rows = latest(day, filters)
-    properties = {**control_properties(rows), "age_days": literal(day) - func.lower(rows.c.valid)}
+    stats = series_stats()
+    age = literal(day) - func.lower(rows.c.valid)
+    properties = {**control_properties(rows), "series_title": series_title_of(rows.c.side_code, rows.c.status,
+                                                                              rows.c.layer),
+                  "age_days": age, "stale": stale(age, stats.c.median_gap_days)}
+    geom: ColumnElement[Any] = rows.c.geom
+    where: list[ColumnElement[bool]] = []
+    if clip:
+        ground = region_geom(clip)
+        geom = func.ST_Multi(func.ST_CollectionExtract(func.ST_Intersection(rows.c.geom, ground), 3))
+        properties["area_km2"] = km(func.ST_Area(func.Geography(geom)) / 1e6)
+        where = [func.ST_Intersects(rows.c.geom, ground), func.ST_IsEmpty(geom).is_(False)]
     geojson: ColumnElement[Any] = rows.c.geojson
-    if simplify:
-        geojson = display_geojson(rows.c.geom, simplify)
+    if simplify or clip:
+        geojson = display_geojson(geom, simplify or 0.0)
     stmt = (select(feature_json(rows.c.id, geojson, properties))
-            .select_from(rows.join(sources, sources.c.id == rows.c.source_id))
-            .order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.id))
+            .select_from(rows.join(sources, sources.c.id == rows.c.source_id)
+                         .outerjoin(stats, same_series(stats, rows)))
+            .where(*where).order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.id))
     return list(conn.execute(stmt).scalars())
 
 
 # -- area per series and day -------------------------------------------------------------------------------
 
-def _observations(filters: Filters, until: date, region: str | None) -> Select[Any]:
-    """One row per observation (series and day) with its geodesic area, clipped to a region if asked."""
+def _observations(filters: Filters, since: date, until: date, region: str | None) -> Select[Any]:
+    """One row per observation (series and day) with its geodesic area, clipped to a region if asked.
+
+    Only the observations a day in [since, until] can use are measured: each series' latest on or before
+    ``since``, and the later ones up to ``until`` (measuring every earlier one cost seconds on the archive).
+    """
     observed = func.lower(areas.c.valid)
+    floor = (select(*(areas.c[c] for c in GROUP), func.max(observed).label("day"))
+             .where(*filters.where(), observed <= since).group_by(*(areas.c[c] for c in GROUP)).subquery("floor"))
     union = merged(areas)
     if region:
         clip = region_geom(region)
@@ -153,7 +227,8 @@ def _observations(filters: Filters, until: date, region: str | None) -> Select[A
         area = case((func.count() == 1, func.max(areas.c.area_km2)),
                     else_=func.ST_Area(func.Geography(union)) / 1e6)
     return (select(*(areas.c[c] for c in GROUP), observed.label("observed_on"), area.label("area_km2"))
-            .where(*filters.where(), observed <= until)
+            .select_from(areas.outerjoin(floor, same_series(floor, areas)))
+            .where(*filters.where(), observed <= until, observed >= func.coalesce(floor.c.day, since))
             .group_by(*(areas.c[c] for c in GROUP), observed))
 
 
@@ -161,17 +236,21 @@ def area_series(conn: Connection, start: date, end: date, step: str, filters: Fi
                 region: str | None) -> list[dict[str, Any]]:
     """Per step day: each series' latest observation and its area (km²)."""
     # MATERIALIZED: computed once, not once per day inside the LATERAL join below.
-    obs = _observations(filters, end, region).cte("obs").prefix_with("MATERIALIZED")
+    obs = _observations(filters, start, end, region).cte("obs").prefix_with("MATERIALIZED")
     days = select(cast(func.generate_series(cast(literal(start), Date), cast(literal(end), Date),
                                             text(f"interval '{STEPS[step]}'")), Date).label("day")).subquery("days")
     group = [obs.c[c] for c in GROUP]
+    stats = series_stats()
     latest_obs = (select(obs).where(*filters.fresh(obs.c.observed_on, days.c.day))
                   .ext(distinct_on(*group)).order_by(*group, obs.c.observed_on.desc()).lateral("latest_obs"))
-    stmt = (select(days.c.day, sources.c.slug.label("source"), latest_obs.c.side_code.label("side"),
+    stmt = (select(days.c.day, *series_columns(latest_obs.c.side_code, latest_obs.c.status, latest_obs.c.layer),
+                   sources.c.slug.label("source"), latest_obs.c.side_code.label("side"),
                    latest_obs.c.status, latest_obs.c.layer, latest_obs.c.observed_on,
                    cast(days.c.day - latest_obs.c.observed_on, Integer).label("age_days"),
+                   stale(days.c.day - latest_obs.c.observed_on, stats.c.median_gap_days).label("stale"),
                    func.round(cast(latest_obs.c.area_km2, Numeric), 3).label("area_km2"))
-            .select_from(days.join(latest_obs, true()).join(sources, sources.c.id == latest_obs.c.source_id))
+            .select_from(days.join(latest_obs, true()).join(sources, sources.c.id == latest_obs.c.source_id)
+                         .outerjoin(stats, same_series(stats, latest_obs)))
             .order_by(days.c.day, sources.c.slug, latest_obs.c.side_code, latest_obs.c.status))
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
@@ -260,8 +339,9 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
     def geojson(geom: ColumnElement[Any]) -> ColumnElement[Any]:
         return display_geojson(geom, simplify) if simplify else func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), 7)
 
-    stmt = (select(sources.c.slug.label("source"), func.nullif(parts.c.side_code, "").label("side"),
-                   parts.c.status, func.nullif(parts.c.layer, "").label("layer"),
+    side, layer = func.nullif(parts.c.side_code, ""), func.nullif(parts.c.layer, "")
+    stmt = (select(*series_columns(side, parts.c.status, layer), sources.c.slug.label("source"), side.label("side"),
+                   parts.c.status, layer.label("layer"),
                    parts.c.before_observed_on, parts.c.after_observed_on,
                    km2(parts.c.before_geom).label("before_km2"), km2(parts.c.after_geom).label("after_km2"),
                    km2(parts.c.gained).label("gained_km2"), km2(parts.c.lost).label("lost_km2"),
@@ -288,7 +368,8 @@ def depth(conn: Connection, day: date, filters: Filters, line: str, region: str 
         .alias("dp")).lateral("points")
     distance = func.ST_Distance(func.Geography(points.c.geom), border)
     group = [unioned.c[c] for c in GROUP]
-    stmt = (select(sources.c.slug.label("source"), unioned.c.side_code.label("side"), unioned.c.status,
+    stmt = (select(*series_columns(unioned.c.side_code, unioned.c.status, unioned.c.layer),
+                   sources.c.slug.label("source"), unioned.c.side_code.label("side"), unioned.c.status,
                    unioned.c.layer, unioned.c.observed_on, (distance / 1000).label("depth_km"),
                    func.ST_X(points.c.geom).label("lon"), func.ST_Y(points.c.geom).label("lat"))
             .select_from(unioned.join(points, true()).join(sources, sources.c.id == unioned.c.source_id))
@@ -301,32 +382,3 @@ def line_exists(conn: Connection, key: str) -> bool:
     """Whether a current line has this key."""
     return conn.execute(select(lines.c.id).where(lines.c.key == key, lines.c.superseded_at.is_(None))
                         ).first() is not None
-
-
-# -- settlements -------------------------------------------------------------------------------------------
-
-def find_place(conn: Connection, place_id: str) -> dict[str, Any] | None:
-    """A place's current version by key (slug such as ``sudzha``) or row id."""
-    number = row_id(place_id)
-    match = places.c.id == number if number is not None else places.c.key == place_id
-    row = conn.execute(select(places.c.id, places.c.key, places.c.name, places.c.alt_names,
-                              func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
-                       .where(match, places.c.superseded_at.is_(None))).first()
-    return dict(row._mapping) if row else None
-
-
-def place_observations(conn: Connection, place_row_id: int, filters: Filters,
-                       until: date | None = None) -> list[dict[str, Any]]:
-    """Every observation (series and day), in day order, with whether its areas cover the place."""
-    point = select(places.c.geom).where(places.c.id == place_row_id).scalar_subquery()
-    observed = func.lower(areas.c.valid)
-    where = filters.where()
-    if until is not None:
-        where.append(observed <= until)
-    stmt = (select(sources.c.slug.label("source"), areas.c.side_code.label("side"), areas.c.status,
-                   areas.c.layer, observed.label("day"), func.bool_or(func.ST_Covers(areas.c.geom, point))
-                   .label("holds"))
-            .select_from(areas.join(sources, sources.c.id == areas.c.source_id)).where(*where)
-            .group_by(sources.c.slug, areas.c.side_code, areas.c.status, areas.c.layer, observed)
-            .order_by(sources.c.slug, areas.c.side_code, areas.c.status, areas.c.layer, observed))
-    return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -37,10 +37,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.db.history import row_id
-from app.db.models import areas, events, lines, places, regions, sources
+from app.db.models import EXAMPLE, areas, events, lines, places, regions, sources
 from app.params import DayRange
 
 Properties = Callable[[Table], dict[str, ColumnElement[Any]]]
+
+
+def example_sources() -> Select[Any]:
+    """The ids of the sources of illustrative shapes (left out unless asked for by name)."""
+    return select(sources.c.id).where(sources.c.kind == EXAMPLE)
 
 
 def km(column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -82,6 +87,8 @@ def control_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
         "side": t.c.side_code, "status": t.c.status, "observed_on": func.lower(t.c.valid),
         "valid_from": func.lower(t.c.valid), "valid_until": func.upper(t.c.valid), "layer": t.c.layer,
         "name": t.c.name, "area_km2": km(t.c.area_km2),
+        "series": func.concat(sources.c.slug, "/", func.coalesce(t.c.side_code, "-"), "/", t.c.status, "/",
+                              func.coalesce(t.c.layer, "-")),
         "illustrative": func.coalesce(t.c.properties["illustrative"].as_boolean(), False),
         "attributes": t.c.properties, **common_properties(t),
     }
@@ -196,6 +203,8 @@ def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
             *(bindparam(b, type_=Float) for b in ("minx", "miny", "maxx", "maxy")), 4326)))
     where.extend(collection.filter_column(name) == func.any(bindparam(f"filter_{name}", type_=ARRAY(Text)))
                  for name in shape.filters)
+    if "source" not in shape.filters:  # illustrative shapes only when their source is asked for by name
+        where.append(t.c.source_id.not_in(example_sources()))
     feature = feature_json(t.c.id, t.c.geojson, collection.properties(t))
     stmt = (_from(collection, [feature, func.count().over()]).where(*where)
             .order_by(t.c.id).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
@@ -263,7 +272,8 @@ def extent(conn: Connection, collection: Collection) -> tuple[list[float] | None
         columns += [func.min(func.lower(t.c.valid)), func.max(func.upper(t.c.valid) - 1)]
     elif collection.temporal == "occurred_on":
         columns += [func.min(t.c.occurred_on), func.max(t.c.occurred_on)]
-    row = conn.execute(select(*columns).where(t.c.superseded_at.is_(None))).one()
+    row = conn.execute(select(*columns).where(t.c.superseded_at.is_(None),
+                                              t.c.source_id.not_in(example_sources()))).one()
     spatial = [float(v) for v in row[:4]] if row[0] is not None else None
     temporal = [row[4], row[5]] if len(row) > 4 and row[4] is not None else None
     return spatial, temporal

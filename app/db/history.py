@@ -18,6 +18,9 @@ import shapely
 from geoalchemy2.shape import from_shape
 from sqlalchemy import Connection, Table, func, insert, select, update
 
+from app.db import reference
+from app.db.models import series_key
+
 Row = Mapping[str, Any]
 MAX_ROW_ID = 2**63 - 1  # bigint
 
@@ -109,7 +112,17 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
             row["geom"] = None if row.get("geom") is None else from_shape(row["geom"], srid=4326)
         conn.execute(insert(table), to_insert)
         counts.inserted = len(to_insert)
+        if table.name == "control_areas":  # every claim has its series
+            _ensure_series(conn, to_insert)
     return counts
+
+
+def _ensure_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    slugs = reference.source_slugs(conn)
+    found = {(r["source_id"], r.get("side_code"), r["status"], r.get("layer")) for r in rows}
+    reference.upsert_series(conn, [
+        {"key": series_key(slugs[source_id], side, status, layer), "source_id": source_id, "side_code": side,
+         "status": status, "layer": layer} for source_id, side, status, layer in sorted(found, key=str)])
 
 
 # -- current versions and their tags (ETags) ---------------------------------------------------------------

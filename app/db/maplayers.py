@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from app.db.asof import Filters
+from app.db.cases import case_geom
 from app.db.features import display_geojson
 from app.db.models import areas, lines, places, regions, sides, sources
 
@@ -63,11 +64,15 @@ def line_features(conn: Connection, day: date | None, tolerance: float) -> list[
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def place_points(conn: Connection) -> list[dict[str, Any]]:
-    """Current places: row id, key, name, alternative names, kind, population, lon, lat."""
+def place_points(conn: Connection, case: str | None = None) -> list[dict[str, Any]]:
+    """Current places (inside the case's ground, if given): row id, key, name, alternative names, kind,
+    population, lon, lat."""
+    where: list[ColumnElement[bool]] = [places.c.superseded_at.is_(None)]
+    if case:
+        where.append(func.ST_Covers(case_geom(case), places.c.geom))
     stmt = (select(places.c.id, places.c.key, places.c.name, places.c.alt_names, places.c.kind,
                    places.c.population, func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
-            .where(places.c.superseded_at.is_(None)).order_by(places.c.key))
+            .where(*where).order_by(places.c.key))
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 

@@ -33,7 +33,8 @@ from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, Range
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 STATUSES = ("claimed", "assessed", "confirmed", "contested", "unknown")
-SOURCE_KINDS = ("government", "military", "osint", "media", "academic", "reference")
+SOURCE_KINDS = ("government", "military", "osint", "media", "academic", "reference", "example")
+EXAMPLE = "example"  # the source of illustrative shapes: left out of every answer unless asked for by name
 SCOPES = ("read", "write", "admin")  # each includes the ones before it
 
 NAMING = {
@@ -84,8 +85,32 @@ class Source(Base):
     side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
     url: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(Text, doc="Licence or terms of use of what it publishes.")
+    attribution: Mapped[str | None] = mapped_column(Text, doc="The credit to show wherever its data is shown.")
 
     __table_args__ = (CheckConstraint(_in("kind", SOURCE_KINDS), name="kind"),)
+
+
+class Series(Base):
+    """A claim series: one source's statements about one side, status and layer, with a title for people.
+
+    Its ``key`` is the control areas' claim key without the day (``deepstatemap/UA/assessed/kursk-salient``).
+    When a source has two series over the same ground (DeepStateMap's daily mirror and its full publications'
+    occupied layer), one names the other in ``same_ground_as``: it is left out of maps and summed figures
+    unless asked for by key. A row exists once the series has an observation.
+    """
+
+    __tablename__ = "series"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    side_code: Mapped[str | None] = mapped_column(ForeignKey("sides.code"))
+    status: Mapped[str] = mapped_column(Text)
+    layer: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text, doc="From the import profile or an editor; else generated.")
+    same_ground_as: Mapped[str | None] = mapped_column(Text, doc=(
+        "Key of the preferred series over the same ground: while that one exists, this one is left out by default."))
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class ImportBatch(Base):
@@ -150,9 +175,14 @@ class ControlArea(Versioned, Base):
     )
 
 
+def series_key(source: str, side: str | None, status: str, layer: str | None) -> str:
+    """A claim series' key: one source's statements about one side, status and layer."""
+    return f"{source}/{side or '-'}/{status}/{layer or '-'}"
+
+
 def claim_key(source: str, side: str | None, status: str, layer: str | None, day: date) -> str:
     """A control area's key: one source's statement about one side, status and layer on one day."""
-    return f"{source}/{side or '-'}/{status}/{layer or '-'}/{day.isoformat()}"
+    return f"{series_key(source, side, status, layer)}/{day.isoformat()}"
 
 
 class Place(Versioned, Base):
@@ -248,6 +278,34 @@ class ReportedFigure(Versioned, Base):
     )
 
 
+class Case(Base):
+    """The ground a question is about (Ukraine's incursion into Kursk oblast): maps draw it, figures clip to it.
+
+    ``territory`` says whose ground each of its regions is when no series says otherwise (region key → side),
+    so a town outside one side's mapped ground is answered "by default", never silently.
+    """
+
+    __tablename__ = "cases"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+    area_km2: Mapped[float] = mapped_column(Double, Computed("ST_Area(geom::geography) / 1e6", persisted=True))
+    view: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"),
+                                                 doc="Default map view: lat, lon, zoom.")
+    key_places: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"),
+                                                  doc="Place keys always labelled on its maps.")
+    territory: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    recipe: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"),
+                                                   doc="How the geometry was made (seed: geodata/cases.json).")
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"), doc="Order in lists; first is default.")
+
+    __table_args__ = (Index("ix_cases_geom", "geom", postgresql_using="gist"),)
+
+
 class ApiToken(Base):
     """An API token: shown once when created, stored only as a keyed hash; revoked, never deleted."""
 
@@ -295,6 +353,8 @@ HISTORY_TABLES = [table_of(m) for m in Base.__subclasses__() if issubclass(m, Ve
 # The Core tables behind the models, for the queries of app/db (``select(areas.c.id)``).
 sides = table_of(Side)
 sources = table_of(Source)
+series = table_of(Series)
+cases = table_of(Case)
 imports = table_of(ImportBatch)
 areas = table_of(ControlArea)
 places = table_of(Place)

@@ -1,13 +1,14 @@
-"""Reference data (sides, sources) and import batches."""
+"""Reference data (sides, sources, claim series) and import batches."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from app.db.models import imports, sides, sources
+from app.db.models import imports, series, sides, sources
 from app.errors import InvalidParameter
 
 
@@ -21,7 +22,7 @@ def upsert_sides(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def upsert_sources(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert sources, or refresh their description; return slug → id."""
     stmt = pg_insert(sources).values(rows)
-    refreshed = {c: stmt.excluded[c] for c in ("name", "kind", "side_code", "url", "notes")}
+    refreshed = {c: stmt.excluded[c] for c in ("name", "kind", "side_code", "url", "notes", "terms", "attribution")}
     conn.execute(stmt.on_conflict_do_update(index_elements=["slug"], set_=refreshed))
     return source_ids(conn)
 
@@ -29,6 +30,11 @@ def upsert_sources(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, in
 def source_ids(conn: Connection) -> dict[str, int]:
     """Every source's slug → id."""
     return {slug: id_ for slug, id_ in conn.execute(select(sources.c.slug, sources.c.id))}
+
+
+def source_slugs(conn: Connection) -> dict[int, str]:
+    """Every source's id → slug."""
+    return {id_: slug for slug, id_ in source_ids(conn).items()}
 
 
 def side_codes(conn: Connection) -> set[str]:
@@ -43,9 +49,10 @@ def require_side(conn: Connection, code: str | None) -> None:
                                parameter="side")
 
 
-def get_or_create_source(conn: Connection, slug: str, name: str | None = None, kind: str = "osint") -> int:
-    """The id of the source ``slug``, created (with ``kind``) when unknown."""
-    stmt = pg_insert(sources).values(slug=slug, name=name or slug, kind=kind).on_conflict_do_nothing()
+def get_or_create_source(conn: Connection, slug: str, name: str | None = None, kind: str = "osint",
+                         url: str | None = None) -> int:
+    """The id of the source ``slug``, created (with ``kind`` and ``url``) when unknown."""
+    stmt = pg_insert(sources).values(slug=slug, name=name or slug, kind=kind, url=url).on_conflict_do_nothing()
     conn.execute(stmt)
     return conn.execute(select(sources.c.id).where(sources.c.slug == slug)).scalar_one()
 
@@ -58,3 +65,67 @@ def find_batch(conn: Connection, digest: str) -> int | None:
 def add_batch(conn: Connection, **values: Any) -> int:
     """Record an import batch; return its id."""
     return conn.execute(insert(imports).values(**values).returning(imports.c.id)).scalar_one()
+
+
+# -- sources by name ----------------------------------------------------------------------------------------
+
+def normalized(name: str) -> str:
+    """A source name or slug compared as people mean it: case, spaces and punctuation ignored."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _similar(a: str, b: str) -> bool:
+    return bool(a and b) and (a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
+def resolve_source(conn: Connection, given: str, parameter: str = "source") -> str | None:
+    """The slug of the existing source whose slug or name is ``given`` (case and punctuation ignored).
+
+    None when nothing is alike; InvalidParameter naming the existing source when one is alike but not the
+    same (``DeepStateMaps``, ``deepstate``), so one publisher never becomes two sources by a typo.
+    """
+    wanted = normalized(given)
+    rows = conn.execute(select(sources.c.slug, sources.c.name)).all()
+    for slug, name in rows:
+        if wanted in (normalized(slug), normalized(name)):
+            return str(slug)
+    near = [f"{slug} ({name})" for slug, name in rows
+            if _similar(wanted, normalized(slug)) or _similar(wanted, normalized(name))]
+    if near:
+        raise InvalidParameter(f"{parameter}: '{given}' is not a source, but it is close to {', '.join(near)}: "
+                               "use that one", parameter=parameter)
+    return None
+
+
+def source_choices(conn: Connection) -> str:
+    """The known sources, for an error message."""
+    return ", ".join(f"{slug} ({name})" for slug, name in conn.execute(
+        select(sources.c.slug, sources.c.name).order_by(sources.c.slug)))
+
+
+# -- claim series -------------------------------------------------------------------------------------------
+
+def upsert_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Record claim series (key, source_id, side_code, status, layer; optionally title, same_ground_as, notes).
+
+    A title or preference given here replaces the stored one; one not given leaves it as it is.
+    """
+    if not rows:
+        return
+    full = [{"title": None, "same_ground_as": None, "notes": None, **row} for row in rows]
+    stmt = pg_insert(series).values(full)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={
+        c: func.coalesce(stmt.excluded[c], series.c[c]) for c in ("title", "same_ground_as", "notes")}))
+
+
+def series_keys(conn: Connection) -> set[str]:
+    """The keys of every claim series."""
+    return set(conn.execute(select(series.c.key)).scalars())
+
+
+def describe_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Set the title and preference of series that exist (a profile's, before any of its files is read)."""
+    for row in rows:
+        values = {c: row[c] for c in ("title", "same_ground_as", "notes") if row.get(c) is not None}
+        if values:
+            conn.execute(update(series).where(series.c.key == row["key"]).values(**values))

@@ -14,14 +14,16 @@ from typing import Annotated, Any
 import orjson
 import xstatic.pkg.jquery
 import xstatic.pkg.leaflet
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
-from app.db import asof, maplayers
-from app.deps import FILTER_PARAMETERS, FiltersDep, FromToDep, OptionalStartEndDep
+from app.db import asof, maplayers, towns
+from app.db.cases import case_list
+from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
+from app.errors import InvalidParameter
 from app.formats import HTML
 from app.params import check_known_parameters, parse_day
 from app.services import maps, settlements
@@ -33,7 +35,26 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "
 Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
     "Display simplification of outlines in metres (default: the FRONTLINE_MAP_SIMPLIFY_M setting); "
     "areas are always measured on the full geometry."))]
-MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify"}
+MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify", "case"}
+NO_CASE = "none"
+
+
+def map_case(conn: ConnDep, case: Annotated[str | None, Query(description=(
+        "The case whose ground the map shows and its figures are cut to (see /cases); default: the first "
+        "case; `none`: the whole of every claim, uncut."))] = None) -> dict[str, Any] | None:
+    """The case the page is about (the first by default), or None for `case=none`; 400 naming the cases."""
+    found = {c["key"]: c for c in case_list(conn)}
+    if case == NO_CASE:
+        return None
+    if case is None:
+        return next(iter(found.values()), None)
+    if case not in found:
+        raise InvalidParameter(f"case: no case '{case}'; cases are {', '.join([*found, NO_CASE])}",
+                               parameter="case")
+    return found[case]
+
+
+CaseDep = Annotated[dict[str, Any] | None, Depends(map_case)]
 
 
 def mount_assets(app: FastAPI) -> None:
@@ -58,15 +79,19 @@ def _tolerance(request: Request, simplify: float | None) -> float:
 
 
 def _base(request: Request, conn: Connection, day: date | None, tolerance: float, filters: asof.Filters,
-          sources: dict[str, str]) -> maps.BaseMap:
+          case: dict[str, Any] | None) -> maps.BaseMap:
     settings: Settings = request.app.state.settings
-    places = maplayers.place_points(conn)
+    places = maplayers.place_points(conn, case["key"] if case else None)
+    key_places = set(case["key_places"]) if case else set()
+    ids = [p["id"] for p in places]
+    seen = towns.observations(conn, ids, filters, until=day) if day else {}
+    defaults = towns.default_holders(conn, ids, case["key"] if case else None) if day else {}
     for place in places:
-        holders = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day) \
-            if day else []
-        place["popup"] = maps.place_popup(place, holders, day, sources)
+        holders = settlements.control_on(seen[place["id"]], day, defaults.get(place["id"])) if day else []
+        place["popup"] = maps.place_popup(place, holders, day)
+        place["major"] = place["key"] in key_places or not case
     return maps.BaseMap(maplayers.region_features(conn, tolerance), maplayers.line_features(conn, day, tolerance),
-                        places, settings.tile_url, settings.tile_attribution)
+                        places, settings.tile_url, settings.tile_attribution, case)
 
 
 def _latest_day(conn: Connection, filters: asof.Filters) -> date:
@@ -77,22 +102,23 @@ def _latest_day(conn: Connection, filters: asof.Filters) -> date:
 @router.get("/maps/snapshot", summary="Map: control areas on a day", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def snapshot(
-    request: Request, filters: FiltersDep, simplify: Simplify = None,
+    request: Request, filters: FiltersDep, case: CaseDep, simplify: Simplify = None,
     date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).")]
     = None,
 ) -> Response:
-    """Control areas by side and status, one layer per source; settlements with who holds them; km² per side."""
+    """Control areas by side and status, one layer per claim series, cut to the case's ground; settlements with
+    who holds them; km² per series inside the case; stale observations drawn as outlines."""
     check_known_parameters(request, {"date"} | MAP_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
+    clip = case["key"] if case else None
 
     def build(conn: Connection) -> Cached:
         day = wanted or _latest_day(conn, filters)
         tolerance = _tolerance(request, simplify)
-        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
-        features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify=tolerance)]
-        area_rows = asof.area_series(conn, day, day, "day", filters, None)
-        page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, sources), day,
-                                  features, area_rows, maplayers.side_styles(conn), sources)
+        features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify=tolerance, clip=clip)]
+        area_rows = asof.area_series(conn, day, day, "day", filters, clip)
+        page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, case), day,
+                                  features, area_rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -101,7 +127,7 @@ def snapshot(
 @router.get("/maps/timeline", summary="Map: a time slider over the days with data", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def timeline(
-    request: Request, filters: FiltersDep, span: OptionalStartEndDep, simplify: Simplify = None,
+    request: Request, filters: FiltersDep, span: OptionalStartEndDep, case: CaseDep, simplify: Simplify = None,
     day: Annotated[str | None, Query(description="The day shown first (default: the last).")] = None,
     interval_ms: Annotated[int, Query(ge=100, le=10_000, description="Animation step, milliseconds.")] = 1200,
 ) -> Response:
@@ -110,14 +136,14 @@ def timeline(
     shown = parse_day(day, "day") if day else None
 
     def build(conn: Connection) -> Cached:
-        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
         days = maplayers.data_days(conn, span.start, span.end, filters)
         meters = request.app.state.settings.map_simplify_m if simplify is None else simplify
         config = {"controlUrl": request.url_for("control-as-of").path, "areaUrl": request.url_for("area").path,
                   "placeUrl": request.url_for("place-control", place_id="__KEY__").path,
-                  "simplify": meters, "intervalMs": interval_ms, "filters": _filter_params(request)}
+                  "simplify": meters, "intervalMs": interval_ms,
+                  "filters": {**_filter_params(request), **({"case": case["key"]} if case else {})}}
         tolerance = _tolerance(request, simplify)
-        page = maps.timeline_page(_assets(request), _base(request, conn, None, tolerance, filters, sources), days,
+        page = maps.timeline_page(_assets(request), _base(request, conn, None, tolerance, filters, case), days,
                                   shown, config, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
@@ -131,17 +157,16 @@ def _filter_params(request: Request) -> dict[str, str]:
 @router.get("/maps/compare", summary="Map: areas gained and lost between two days", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def compare(
-    request: Request, filters: FiltersDep, span: FromToDep, simplify: Simplify = None) -> Response:
+    request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, simplify: Simplify = None) -> Response:
     """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after)."""
     check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS)
     before, after = span.first, span.last
 
     def build(conn: Connection) -> Cached:
         tolerance = _tolerance(request, simplify)
-        sources = {s["slug"]: s["name"] for s in maplayers.source_list(conn)}
-        rows = asof.changes(conn, before, after, filters, None, simplify=tolerance)
-        page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, sources), before,
-                                 after, rows, maplayers.side_styles(conn), sources)
+        rows = asof.changes(conn, before, after, filters, case["key"] if case else None, simplify=tolerance)
+        page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, case), before,
+                                 after, rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
-from app.db import asof
-from app.deps import FILTER_PARAMETERS, ConnDep, DayDep, FiltersDep
+from app.db import towns
+from app.deps import FILTER_PARAMETERS, CaseDep, ConnDep, DayDep, FiltersDep
 from app.errors import NotFound
 from app.formats import TableFormat, table
 from app.params import check_known_parameters
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/places", tags=["research"])
 def the_place(conn: ConnDep,
               place_id: Annotated[str, Path(description="Key such as `sudzha`, or a row id.")]) -> dict[str, Any]:
     """The place, or 404."""
-    place = asof.find_place(conn, place_id)
+    place = towns.find_place(conn, place_id)
     if place is None:
         raise NotFound(f"no place '{place_id}' (try /collections/places/items)")
     return place
@@ -31,13 +31,20 @@ PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
 @router.get("/{place_id}/control", summary="Who held a place on a day, per source", name="place-control")
-def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep, fmt: TableFormat) -> Response:
-    """Per claim series: whether its latest observation on or before the day covers the place, since when."""
-    check_known_parameters(request, {"date", "f"} | FILTER_PARAMETERS)
+def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep, case: CaseDep,
+            fmt: TableFormat) -> Response:
+    """Per claim series: whether its latest observation on or before the day covers the place, since when, and
+    who holds it by that series: `holder` is the series' side where it covers the place, `unknown` inside the
+    source's grey zone, and else, inside a case, the territory's own side with `by_default: true` (a series
+    that maps one side's ground says nothing explicit about the places outside it). `case` takes the territory
+    from that case only (default: any case whose ground holds the place)."""
+    check_known_parameters(request, {"date", "case", "f"} | FILTER_PARAMETERS)
 
     def build(conn: Connection) -> Cached:
-        rows = settlements.control_on(asof.place_observations(conn, place["id"], filters, until=day), day)
-        return table(rows, ("source", "side", "status", "layer", "holds", "observed_on", "age_days", "held_since"),
+        default = towns.default_holders(conn, [place["id"]], case).get(place["id"])
+        rows = settlements.control_on(towns.place_observations(conn, place["id"], filters, until=day), day, default)
+        return table(rows, ("series", "title", "source", "side", "status", "layer", "holds", "holder", "by_default",
+                            "observed_on", "age_days", "held_since"),
                      fmt, {"place": place, "date": day.isoformat()})
 
     return cached_response(request, build)
@@ -49,8 +56,8 @@ def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFo
     check_known_parameters(request, {"f"} | FILTER_PARAMETERS)
 
     def build(conn: Connection) -> Cached:
-        rows = settlements.periods(asof.place_observations(conn, place["id"], filters))
-        return table(rows, ("source", "side", "status", "layer", "first_observed", "last_observed", "ended_by",
-                            "observations"), fmt, {"place": place})
+        rows = settlements.periods(towns.place_observations(conn, place["id"], filters))
+        return table(rows, ("series", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
+                            "ended_by", "observations"), fmt, {"place": place})
 
     return cached_response(request, build)

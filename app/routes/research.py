@@ -5,7 +5,6 @@ Settlements (`/places/{id}/control`, `/history`) are in ``app.routes.places``.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -13,32 +12,38 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
-from app.db import asof, maplayers
-from app.deps import FILTER_PARAMETERS, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep
+from app.db import asof, maplayers, towns
+from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter
 from app.formats import GEOJSON, TableFormat, feature_collection, output_format, table
 from app.params import check_known_parameters
+from app.services import settlements
 
 router = APIRouter(tags=["research"])
 
 MAX_SERIES_STEPS = 5000
-AREA_COLUMNS = ("day", "source", "side", "status", "layer", "observed_on", "age_days", "area_km2")
+AREA_COLUMNS = ("day", "series", "title", "source", "side", "status", "layer", "observed_on", "age_days", "stale",
+                "area_km2")
 
 
 @router.get("/control", summary="Control areas as of a day", response_class=Response, name="control-as-of",
             responses={200: {"content": {GEOJSON: {}}}})
-def control(request: Request, day: DayDep, filters: FiltersDep,
+def control(request: Request, day: DayDep, filters: FiltersDep, case: CaseDep,
             _: Annotated[str, output_format("geojson", "json")],
             simplify: Annotated[float | None, Query(ge=0, le=5000, description=(
                 "Simplify outlines for display by this many metres (topology kept); `area_km2` is always "
                 "that of the full geometry."))] = None) -> Response:
-    """Each claim series' most recent observation on or before the day, with `observed_on` and `age_days`."""
-    check_known_parameters(request, {"date", "f", "simplify"} | FILTER_PARAMETERS)
+    """Each claim series' most recent observation on or before the day, with `observed_on`, `age_days` and
+    `stale` (older than twice the series' median gap between observations, and at least 7 days).
+
+    With `case`, each area is cut to the case's ground and `area_km2` is the part inside it.
+    """
+    check_known_parameters(request, {"date", "f", "simplify", "case"} | FILTER_PARAMETERS)
     tolerance = maplayers.degrees(simplify) if simplify else None
 
     def build(conn: Connection) -> Cached:
-        found = asof.control_as_of(conn, day, filters, simplify=tolerance)
-        envelope = {"date": day.isoformat(), "numberReturned": len(found),
+        found = asof.control_as_of(conn, day, filters, simplify=tolerance, clip=case)
+        envelope = {"date": day.isoformat(), "case": case, "numberReturned": len(found),
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         return Cached(feature_collection(found, envelope), GEOJSON)
 
@@ -46,27 +51,32 @@ def control(request: Request, day: DayDep, filters: FiltersDep,
 
 
 @router.get("/stats/area", summary="Area held per side and source on a day", name="area")
-def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, fmt: TableFormat) -> Response:
-    """Rows of {side, source, status, observed_on, area_km2}: geodesic km², clipped to `region` if given."""
-    check_known_parameters(request, {"date", "region", "f"} | FILTER_PARAMETERS)
+def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
+         fmt: TableFormat) -> Response:
+    """Per claim series: its latest observation on or before the day and its geodesic km², clipped to `region`
+    or `case` if given, with `stale`."""
+    check_known_parameters(request, {"date", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
 
     def build(conn: Connection) -> Cached:
-        rows = asof.area_series(conn, day, day, "day", filters, region)
-        return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "unit": "km2"})
+        rows = asof.area_series(conn, day, day, "day", filters, clip)
+        return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "case": case,
+                                               "unit": "km2"})
 
     return cached_response(request, build)
 
 
 @router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
 def area_series(
-    request: Request, filters: FiltersDep, region: RegionDep, days: StartEndDep, fmt: TableFormat,
+    request: Request, filters: FiltersDep, region: RegionDep, case: CaseDep, days: StartEndDep, fmt: TableFormat,
     step: Annotated[str, Query(description="day, week or month.")] = "day",
 ) -> Response:
     """Per step day, the same rows as /stats/area; the reported figures of the period alongside.
 
     CSV puts both in one table, told apart by the `kind` column (measured / reported).
     """
-    check_known_parameters(request, {"start", "end", "step", "region", "f"} | FILTER_PARAMETERS)
+    check_known_parameters(request, {"start", "end", "step", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
     first, last = days.first, days.last
     if step not in asof.STEPS:
         raise InvalidParameter(f"step: '{step}' is not one of {', '.join(asof.STEPS)}", parameter="step")
@@ -76,7 +86,7 @@ def area_series(
                                parameter="step")
 
     def build(conn: Connection) -> Cached:
-        rows = asof.area_series(conn, first, last, step, filters, region)
+        rows = asof.area_series(conn, first, last, step, filters, clip)
         reported = asof.reported_figures(conn, first, last, filters, region)
         if fmt == "csv":
             merged = [{"kind": "measured", **r} for r in rows] + [{"kind": "reported", **r} for r in reported]
@@ -84,7 +94,8 @@ def area_series(
             return table(merged, ("kind", *AREA_COLUMNS, "metric", "value", "unit", "measured_km2",
                                   "difference_pct", "published_in", "url"), fmt)
         return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), "step": step,
-                                               "region": region, "unit": "km2", "reported": reported})
+                                               "region": region, "case": case, "unit": "km2",
+                                               "reported": reported})
 
     return cached_response(request, build)
 
@@ -92,43 +103,45 @@ def area_series(
 @router.get("/stats/changes", summary="Areas gained and lost per side between two days", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}})
 def changes(
-    request: Request, filters: FiltersDep, region: RegionDep, days: FromToDep,
+    request: Request, filters: FiltersDep, region: RegionDep, case: CaseDep, days: FromToDep,
     fmt: Annotated[str, output_format("geojson", "json", "csv")],
 ) -> Response:
     """Per claim series: gained and lost areas as features with km², and totals where before + gained − lost
     = after."""
-    check_known_parameters(request, {"from", "to", "region", "f"} | FILTER_PARAMETERS)
+    check_known_parameters(request, {"from", "to", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
     before, after = days.first, days.last
 
     def build(conn: Connection) -> Cached:
-        rows = asof.changes(conn, before, after, filters, region)
+        rows = asof.changes(conn, before, after, filters, clip)
         totals = [{k: v for k, v in r.items() if not k.endswith("_geojson")} for r in rows]
         if fmt == "csv":
             return table(totals, list(totals[0]) if totals else ["source"], fmt)
-        return Cached(_change_collection(rows, totals, before, after, region), GEOJSON)
+        return Cached(_change_collection(rows, totals, {"from": before, "to": after, "region": region,
+                                                         "case": case}), GEOJSON)
 
     return cached_response(request, build)
 
 
-def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], before: date, after: date,
-                       region: str | None) -> bytes:
+def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], asked: dict[str, Any]) -> bytes:
     parts = []
     for row in rows:
         for change in ("gained", "lost"):
             if row[f"{change}_km2"] > 0:
-                properties = {"change": change, "source": row["source"], "side": row["side"], "status": row["status"],
+                properties = {"change": change, "series": row["series"], "title": row["title"],
+                              "source": row["source"], "side": row["side"], "status": row["status"],
                               "layer": row["layer"], "area_km2": round(row[f"{change}_km2"], 3),
                               "from_observed_on": row["before_observed_on"],
                               "to_observed_on": row["after_observed_on"]}
                 parts.append(b'{"type":"Feature","geometry":' + row[f"{change}_geojson"].encode()
                              + b',"properties":' + orjson.dumps(properties) + b"}")
-    envelope = {"from": before, "to": after, "region": region, "unit": "km2", "totals": totals}
+    envelope = {**asked, "unit": "km2", "totals": totals}
     return feature_collection(parts, envelope)
 
 
 @router.get("/stats/depth", summary="How far a side's area reaches from a line")
 def depth(
-    request: Request, day: DayDep, filters: FiltersDep, region: RegionDep,
+    request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
     fmt: TableFormat,
     line: Annotated[str, Query(description="Key of the line to measure from.")] = "kursk-sumy-border",
 ) -> Response:
@@ -136,15 +149,44 @@ def depth(
 
     Give `side` (e.g. UA) and usually `region` (e.g. kursk-oblast) to measure only the ground beyond the line.
     """
-    check_known_parameters(request, {"date", "line", "region", "f"} | FILTER_PARAMETERS)
+    check_known_parameters(request, {"date", "line", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
     if not filters.side:
         raise InvalidParameter("side: required, e.g. side=UA", parameter="side")
 
     def build(conn: Connection) -> Cached:
         if not asof.line_exists(conn, line):
             raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
-        rows = asof.depth(conn, day, filters, line, region)
-        return table(rows, ("source", "side", "status", "layer", "observed_on", "depth_km", "lon", "lat"), fmt,
-                     {"date": day.isoformat(), "line": line, "region": region, "unit": "km"})
+        rows = asof.depth(conn, day, filters, line, clip)
+        return table(rows, ("series", "title", "source", "side", "status", "layer", "observed_on", "depth_km", "lon",
+                            "lat"), fmt,
+                     {"date": day.isoformat(), "line": line, "region": region, "case": case, "unit": "km"})
+
+    return cached_response(request, build)
+
+
+SETTLEMENT_COLUMNS = ("place", "name", "series", "title", "from_holder", "from_observed_on", "to_holder",
+                      "to_observed_on", "changed_on", "by_default")
+
+
+@router.get("/stats/settlements", summary="Settlements whose holder changed between two days, per series")
+def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, days: FromToDep,
+                        fmt: TableFormat) -> Response:
+    """Per place (inside `case`, if given) and claim series: the holder on `from` and on `to` when they differ,
+    and `changed_on`, the first observation day of the later holder. Holders as in /places/{id}/control
+    (`by_default` when inferred from the territory)."""
+    check_known_parameters(request, {"from", "to", "case", "f"} | FILTER_PARAMETERS)
+    before, after = days.first, days.last
+
+    def build(conn: Connection) -> Cached:
+        found = towns.places_in(conn, case)
+        ids = [p["id"] for p in found]
+        seen = towns.observations(conn, ids, filters, until=after)
+        defaults = towns.default_holders(conn, ids, case)
+        rows = [{"place": p["key"], "name": p["name"], **change} for p in found
+                for change in settlements.changes(seen[p["id"]], before, after, defaults.get(p["id"]))]
+        rows.sort(key=lambda r: (r["changed_on"], r["place"], r["series"]))
+        return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
+                                                     "case": case, "places": len(found)})
 
     return cached_response(request, build)

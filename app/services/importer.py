@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,12 +43,14 @@ SUFFIXES = (".geojson", ".json", ".geojson.gz", ".json.gz", ".gpkg", ".shp", ".k
 class ImportOptions:
     """What the command line says about the files: whose claim, which side, which status, which day."""
 
-    source: str
+    source: str  # a source's slug or name; with new_source, the new source's slug
     side: str | None
     status: str
     layer: str | None = None
     day: date | None = None
     source_kind: str = "osint"
+    new_source: str | None = None  # the name of a source to create (asked for with --new-source)
+    source_url: str | None = None
 
 
 
@@ -88,11 +90,13 @@ def discover(paths: Iterable[Path]) -> list[Path]:
 Plan = ImportOptions | Profile
 
 
-def validate_options(conn: Connection, options: Plan) -> None:
-    """Refuse bad options, or a profile naming an unknown side, before any file is read."""
+def validate_options(conn: Connection, options: Plan) -> Plan:
+    """Refuse bad options, or a profile naming an unknown side, before any file is read; return them with the
+    source named by its slug (a source is matched by slug or name, and created only when asked for)."""
     if isinstance(options, Profile):
         check_against_database(conn, options)
-        return
+        slug = reference.resolve_source(conn, options.source, parameter="source")
+        return options.model_copy(update={"source": slug}) if slug else options  # a profile declares its source
     if options.status not in STATUSES:
         raise InvalidParameter(f"unknown status '{options.status}': use one of {', '.join(STATUSES)}",
                                parameter="status")
@@ -104,6 +108,24 @@ def validate_options(conn: Connection, options: Plan) -> None:
             check_plausible(options.day)
         except BadDate as exc:
             raise InvalidParameter(f"--date: {exc}", parameter="date") from None
+    return replace(options, source=_source_slug(conn, options))
+
+
+def _source_slug(conn: Connection, options: ImportOptions) -> str:
+    """The existing source the options name, or the new one they ask for (never a near-duplicate)."""
+    if options.new_source:
+        for given in (options.new_source, options.source):
+            existing = reference.resolve_source(conn, given, parameter="new-source")
+            if existing:
+                raise InvalidParameter(f"--new-source: '{given}' exists already as source '{existing}': "
+                                       f"use --source {existing}", parameter="new-source")
+        return options.source
+    slug = reference.resolve_source(conn, options.source)
+    if slug is None:
+        raise InvalidParameter(f"--source: no source '{options.source}'; sources are "
+                               f"{reference.source_choices(conn)}. To add one: --new-source NAME "
+                               "(with --source-kind and --source-url)", parameter="source")
+    return slug
 
 
 def import_paths(
@@ -115,7 +137,9 @@ def import_paths(
     """Import every file under ``paths``, each in its own transaction; report on each."""
     files = discover(paths)
     with engine.begin() as conn:
-        validate_options(conn, options)
+        options = validate_options(conn, options)
+        if isinstance(options, Profile):  # titles and preferences of series already stored, files or not
+            reference.describe_series(conn, options.series())
     reports = []
     for path in files:
         with engine.connect() as conn:
@@ -151,9 +175,22 @@ def _options_json(options: Plan) -> dict[str, Any]:
     return orjson.loads(orjson.dumps(asdict(options), default=str))
 
 
+#: Options that name or describe things without changing what a file's rows are: left out of its hash, so
+#: giving a series a title, or creating the source on the first run, does not make a file new again.
+PRESENTATION = ("new_source", "source_url", "title", "same_ground_as")
+
+
+def _without_presentation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_presentation(v) for k, v in value.items() if k not in PRESENTATION}
+    if isinstance(value, list):
+        return [_without_presentation(v) for v in value]
+    return value
+
+
 def file_digest(path: Path, options: Plan) -> str:
     """Hash of the file's bytes and the options (or profile) it is imported with."""
-    digest = hashlib.sha256(orjson.dumps(_options_json(options), option=orjson.OPT_SORT_KEYS))
+    digest = hashlib.sha256(orjson.dumps(_without_presentation(_options_json(options)), option=orjson.OPT_SORT_KEYS))
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
@@ -288,8 +325,9 @@ def _day_of(reading: _Reading, row: gpd.pd.Series, properties: dict[str, Any], l
 def _store(conn: Connection, reading: _Reading, digest: str) -> None:
     """Record the file's batch, its rows as versions, and its publisher figures beside our areas."""
     options, report, profile = reading.options, reading.report, reading.profile
-    source_id = reference.get_or_create_source(conn, options.source, profile.source_name if profile else None,
-                                               kind=options.source_kind)
+    name = profile.source_name if profile else reading.fixed.new_source if reading.fixed else None
+    source_id = reference.get_or_create_source(conn, options.source, name, kind=options.source_kind,
+                                               url=reading.fixed.source_url if reading.fixed else None)
     for row in reading.rows:
         row["source_id"] = source_id
     report.days = sorted({r["valid"].lower.isoformat() for r in reading.rows})
@@ -300,6 +338,8 @@ def _store(conn: Connection, reading: _Reading, digest: str) -> None:
     )
     counts = record_versions(conn, models.areas, reading.rows, batch)
     report.inserted, report.superseded = counts.inserted, counts.superseded
+    if profile:
+        reference.describe_series(conn, profile.series())
     if reading.figures:
         report.figures = _record_figures(conn, reading.figures, source_id, batch, reading.path)
 

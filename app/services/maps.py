@@ -39,6 +39,8 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
 }
 STATUS_LABEL = {"claimed": "claimed (dashed, light)", "assessed": "assessed (solid)",
                 "confirmed": "confirmed (solid, dark)", "contested": "contested (grey)", "unknown": "unknown (grey)"}
+#: A stale observation (older than its series' rhythm allows) is drawn as an outline only.
+STALE_STYLE: dict[str, Any] = {"fillOpacity": 0.0, "weight": 2, "dashArray": "2 5"}
 #: How the comparison draws a change in its claim series' colour: gains filled, losses as a dashed outline.
 CHANGE_STYLE: dict[str, dict[str, Any]] = {
     "gained": {"fillOpacity": 0.55, "weight": 1},
@@ -99,11 +101,6 @@ def _render(template: str, **data: Any) -> str:
     return _TEMPLATES.get_template(template).render(data)
 
 
-def _named(rows: Iterable[Mapping[str, Any]], sources: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The rows, each with its source's name beside its slug (the slug where the source is not known)."""
-    return [{**row, "source_name": sources.get(row["source"], row["source"])} for row in rows]
-
-
 class MapScript(MacroElement):  # type: ignore[misc]
     """JavaScript run once the map exists (added as the map's last child, so it renders after the map).
 
@@ -150,9 +147,10 @@ class BaseMap:
 
     regions: list[dict[str, Any]]
     lines: list[dict[str, Any]]
-    places: list[dict[str, Any]]  # each with a "popup" of escaped HTML
+    places: list[dict[str, Any]]  # each with a "popup" of escaped HTML, and "major": labelled at every zoom
     tile_url: str | None = None
     tile_attribution: str | None = None
+    case: dict[str, Any] | None = None  # the case the page is about: its title, ground and default view
 
 
 def _figure(m: Element) -> Figure:
@@ -170,14 +168,17 @@ def _painted(colour: str, style: Mapping[str, Any]) -> dict[str, Any]:
     return {"color": colour, "fillColor": colour, **style}
 
 
-def area_style(side: SideStyle | None, status: str) -> dict[str, Any]:
-    """Leaflet path style of a control area: colour by side, pattern by status."""
-    return _painted(_colour(side, status), STATUS_STYLE.get(status, STATUS_STYLE["assessed"]))
+def area_style(side: SideStyle | None, status: str, stale: bool = False) -> dict[str, Any]:
+    """Leaflet path style of a control area: colour by side, pattern by status; a stale one as an outline."""
+    style = STATUS_STYLE.get(status, STATUS_STYLE["assessed"])
+    return _painted(_colour(side, status), {**style, **STALE_STYLE} if stale else style)
 
 
 def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
     """A Leaflet map that loads only this app's assets, with the base layers drawn."""
-    m = folium.Map(location=CENTRE, zoom_start=8, tiles=None, control_scale=True)
+    view = (base.case or {}).get("view") or {}
+    m = folium.Map(location=(view.get("lat", CENTRE[0]), view.get("lon", CENTRE[1])), zoom_start=view.get("zoom", 8),
+                   tiles=None, control_scale=True)
     m.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js), ("frontline", assets.maps_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css), ("frontline_css", assets.maps_css)]
     _figure(m).header.add_child(RawHtml(_render("map_head.html", title=title)), name="title")
@@ -212,11 +213,14 @@ def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> None:
     folium.map.CustomPane("settlements", z_index=450, pointer_events=True).add_to(m)
     group = folium.FeatureGroup(name="Settlements")
     for place in places:
+        # The name is always shown: the case's key places at every zoom, the others from zoom 9 (maps.css and
+        # maps.js hide minor labels below it).
+        label = folium.Tooltip(esc(place["name"]), sticky=False, permanent=True, direction="right", offset=(6, 0),
+                               className="fl-label" + ("" if place.get("major") else " fl-label-minor"))
         marker = folium.CircleMarker(
-            location=(place["lat"], place["lon"]), radius=5, color="#111111", weight=1.5, fill=True,
-            fill_color="#ffffff", fill_opacity=1.0,
-            popup=folium.Popup(folium.Html(place["popup"], script=True), max_width=360),
-            tooltip=folium.Tooltip(esc(place["name"])),
+            location=(place["lat"], place["lon"]), radius=5 if place.get("major") else 3.5, color="#111111",
+            weight=1.5, fill=True, fill_color="#ffffff", fill_opacity=1.0,
+            popup=folium.Popup(folium.Html(place["popup"], script=True), max_width=360), tooltip=label,
         )
         marker.options["pane"] = "settlements"  # folium drops a pane= argument
         marker.add_to(group)
@@ -237,70 +241,72 @@ def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | N
 
 # -- place popups ------------------------------------------------------------------------------------------
 
-def place_popup(place: Mapping[str, Any], holders: Sequence[Mapping[str, Any]], day: date | None,
-                sources: Mapping[str, str]) -> str:
+def place_popup(place: Mapping[str, Any], holders: Sequence[Mapping[str, Any]], day: date | None) -> str:
     """Who holds a settlement on the day, per source, since when (escaped HTML); its name alone without a day."""
     return _render("map_place_popup.html", name=place["name"], alt_names=", ".join(place.get("alt_names") or []),
-                   day=day.isoformat() if day else None, held=_named((h for h in holders if h["holds"]), sources))
+                   day=day.isoformat() if day else None, held=[h for h in holders if h.get("holder")])
 
 
 # -- pages -------------------------------------------------------------------------------------------------
 
-def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], changes: bool = False) -> str:
+def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], changes: bool = False, stale: bool = False
+            ) -> str:
     labels = [STATUS_LABEL.get(s, s) for s in dict.fromkeys(statuses)]
-    return _render("map_legend.html", sides=sides, grey=GREY, statuses=labels, changes=changes)
+    return _render("map_legend.html", sides=sides, grey=GREY, statuses=labels, changes=changes, stale=stale)
 
 
-def _area_tooltip(p: Mapping[str, Any], sources: Mapping[str, str]) -> str:
-    return _render("map_area_tooltip.html", source_name=sources.get(p["source"], p["source"]), name=p.get("name"),
+def _area_tooltip(p: Mapping[str, Any]) -> str:
+    return _render("map_area_tooltip.html", title=p["series_title"], name=p.get("name"),
                    side=p.get("side") or "no side", status=p["status"], observed_on=p["observed_on"],
-                   area_km2=p["area_km2"], illustrative=p.get("illustrative"))
+                   age_days=p.get("age_days"), stale=p.get("stale"), area_km2=p["area_km2"],
+                   illustrative=p.get("illustrative"))
 
 
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
-                  area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle],
-                  sources: Mapping[str, str]) -> str:
-    """Control areas as of a day: one toggleable layer per source, settlements, border, legend, title."""
-    m = new_map(assets, base, f"Frontline: control on {day.isoformat()}")
-    by_source: dict[str, list[dict[str, Any]]] = {}
+                  area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle]) -> str:
+    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title."""
+    m = new_map(assets, base, _page_title(base, f"control on {day.isoformat()}"))
+    by_series: dict[str, list[dict[str, Any]]] = {}
     for feature in features:
-        by_source.setdefault(feature["properties"]["source"], []).append(feature)
-    for slug, group_features in by_source.items():
-        group = folium.FeatureGroup(name=f"Source: {esc(slug)}")
+        by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
+    for title, group_features in by_series.items():
+        group = folium.FeatureGroup(name=esc(title))
         for feature in group_features:
             p = feature["properties"]
-            style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"])
+            style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))
             # Geometry only: folium embeds the data in a script that Jinja parses again (see esc), and the
             # tooltip says everything the properties would.
             shape = {"type": "Feature", "geometry": feature["geometry"], "properties": {}}
             folium.GeoJson(shape, style_function=lambda _, s=style: s,
-                           tooltip=folium.Tooltip(_area_tooltip(p, sources))).add_to(group)
+                           tooltip=folium.Tooltip(_area_tooltip(p))).add_to(group)
         group.add_to(m)
-    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=_named(area_rows, sources),
+    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=area_rows, case=base.case,
                     illustrative=any(f["properties"].get("illustrative") for f in features))
     statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
-    return _finish(m, [title, _legend(sides, statuses)], lambda _: f"frontline.permalink({m.get_name()});")
+    stale = any(f["properties"].get("stale") for f in features)
+    return _finish(m, [title, _legend(sides, statuses, stale=stale)], lambda _: _init(m))
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,
                   config: Mapping[str, Any], sides: Mapping[str, SideStyle]) -> str:
     """A slider over the days with data; each day's claims are fetched from /control as the slider moves."""
-    m = new_map(assets, base, "Frontline: timeline")
+    m = new_map(assets, base, _page_title(base, "timeline"))
     settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
-                "styles": STATUS_STYLE, "grey": GREY, "sides": {c: s.color for c, s in sides.items()},
+                "styles": STATUS_STYLE, "staleStyle": STALE_STYLE, "grey": GREY,
+                "sides": {c: s.color for c, s in sides.items()},
                 "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}
     name = m.get_name()
-    return _finish(m, [_render("map_timeline_title.html"), _legend(sides, STATUS_STYLE)], lambda control: (
-        f"frontline.permalink({name}); frontline.timeline({name}, {control}, {script_json(settings)});"))
+    return _finish(m, [_render("map_timeline_title.html", case=base.case), _legend(sides, STATUS_STYLE, stale=True)],
+                   lambda control: f"{_init(m)} frontline.timeline({name}, {control}, {script_json(settings)});")
 
 
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
-                 sides: Mapping[str, SideStyle], sources: Mapping[str, str]) -> str:
+                 sides: Mapping[str, SideStyle]) -> str:
     """Areas gained and lost per claim series between two days, with km² in the legend."""
-    m = new_map(assets, base, f"Frontline: {before.isoformat()} to {after.isoformat()}")
+    m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
     for row in rows:
         colour = _colour(sides.get(row["side"]) if row["side"] else None, row["status"])
-        label = f"{row['source']}: {row['side'] or 'no side'} {row['status']}"
+        label = row["title"]
         group = folium.FeatureGroup(name=esc(label))
         for change, change_style in CHANGE_STYLE.items():
             if row[f"{change}_km2"] > 0 and row[f"{change}_geojson"]:
@@ -310,5 +316,15 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
                                tooltip=folium.Tooltip(tooltip)).add_to(group)
         group.add_to(m)
     title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
-                    rows=_named(rows, sources))
-    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: f"frontline.permalink({m.get_name()});")
+                    rows=rows, case=base.case)
+    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m))
+
+
+def _page_title(base: BaseMap, what: str) -> str:
+    """The browser tab's title: the case (or 'every claim, uncut') and what the page shows."""
+    return f"Frontline: {base.case['title'] if base.case else 'every claim, uncut'}: {what}"
+
+
+def _init(m: folium.Map) -> str:
+    """The script every map page runs: the view in the URL, and place labels that follow the zoom."""
+    return f"frontline.permalink({m.get_name()}); frontline.labels({m.get_name()});"

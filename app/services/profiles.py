@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import Connection
 
 from app.db import reference
-from app.db.models import SOURCE_KINDS, STATUSES
+from app.db.models import SOURCE_KINDS, STATUSES, series_key
 from app.errors import InvalidParameter
 from app.services.dates import date_from_name, parse_date
 
@@ -74,6 +74,9 @@ class Rule(_Strict):
     layer: str | None = None
     skip: bool = False
     figure: Figure | None = None
+    title: str | None = Field(default=None, description="The series' title, e.g. 'DeepStateMap — …'.")
+    same_ground_as: str | None = Field(default=None, description=(
+        "Key of a series of the same source over the same ground that is preferred to this one."))
 
     @field_validator("where", mode="before")
     @classmethod
@@ -91,8 +94,8 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _target(self) -> Rule:
         if self.skip:
-            if self.side or self.status or self.layer or self.figure:
-                raise ValueError("a skip rule takes no side, status, layer or figure")
+            if self.side or self.status or self.layer or self.figure or self.title or self.same_ground_as:
+                raise ValueError("a skip rule takes no side, status, layer, figure, title or same_ground_as")
             return self
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)} (or skip = true)")
@@ -136,6 +139,12 @@ class Profile(_Strict):
     def classify(self, properties: dict[str, Any], geom: shapely.Geometry) -> Rule | None:
         """The first rule that matches, or None."""
         return next((r for r in self.rule if r.matches(properties, geom)), None)
+
+    def series(self) -> list[dict[str, Any]]:
+        """The titles and preferences the rules give their series (keys as stored)."""
+        return [{"key": series_key(self.source, rule.side, rule.status, rule.layer), "title": rule.title,
+                 "same_ground_as": rule.same_ground_as}
+                for rule in self.rule if not rule.skip and rule.status and (rule.title or rule.same_ground_as)]
 
     def day(self, path: Path, properties: dict[str, Any]) -> tuple[date | None, datetime | None]:
         """The day a feature describes and, for a publication-time file name, when it was published."""

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from app.auth import Caller
 from app.db import history, reference, tokens
-from app.errors import Conflict, PreconditionFailed, PreconditionRequired, Unprocessable
+from app.errors import Conflict, InvalidParameter, PreconditionFailed, PreconditionRequired, Unprocessable
 from app.schemas import Writable, WriteBody
 from app.services.geometry import prepare_geometry
 
@@ -48,9 +48,15 @@ def _check_version(if_match: str | None, ids: list[int], key: str, again: str) -
 
 
 def _row(conn: Connection, body: WriteBody, geom: shapely.Geometry | None) -> dict[str, Any]:
-    source_id = reference.source_ids(conn).get(body.source)
-    if source_id is None:
-        raise Unprocessable(f"source: unknown source '{body.source}' (see the sources on /app)", field="source")
+    try:
+        slug = reference.resolve_source(conn, body.source)
+    except InvalidParameter as exc:
+        raise Unprocessable(exc.detail, field="source") from None
+    if slug is None:
+        raise Unprocessable(f"source: unknown source '{body.source}'; sources are {reference.source_choices(conn)}",
+                            field="source")
+    body = body.model_copy(update={"source": slug})  # by name or slug, stored by slug
+    source_id = reference.source_ids(conn)[slug]
     side = getattr(body, "side", None)
     if side is not None and side not in reference.side_codes(conn):
         raise Unprocessable(f"side: unknown side '{side}'", field="side")

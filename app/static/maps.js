@@ -16,10 +16,20 @@ var frontline = (function () {
     });
   }
 
+  /* Settlement labels: the case's key places at every zoom, the others from zoom 9 up. */
+  function labels(map) {
+    function update() {
+      map.getContainer().classList.toggle("fl-labels-minor-hidden", map.getZoom() < 9);
+    }
+    map.on("zoomend", update);
+    update();
+  }
+
   function styleFor(config, p) {
     var grey = p.status === "contested" || p.status === "unknown" || !p.side;
     var color = grey ? config.grey : (config.sides[p.side] || config.grey);
     var base = config.styles[p.status] || config.styles.assessed;
+    if (p.stale) { base = Object.assign({}, base, config.staleStyle); }  // outline only: an old observation
     return { color: color, fillColor: color, fillOpacity: base.fillOpacity, weight: base.weight,
              dashArray: base.dashArray };
   }
@@ -27,7 +37,9 @@ var frontline = (function () {
   /* Text only: data never becomes markup. */
   function tooltip(p) {
     var node = document.createElement("div");
-    [p.source, (p.side || "no side") + ", " + p.status, "observed " + p.observed_on,
+    var seen = p.stale ? "as of " + p.observed_on + " (" + p.age_days + " days before: stale)"
+                       : "observed " + p.observed_on;
+    [p.series_title, (p.side || "no side") + ", " + p.status, seen,
      Number(p.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) + " km²"].forEach(function (line) {
       var div = document.createElement("div");
       div.textContent = line;
@@ -42,19 +54,20 @@ var frontline = (function () {
     return params.toString();
   }
 
-  /* A source's layer group, made (and listed in the layer control) the first time the source appears. */
-  function sourceGroup(map, control, groups, source) {
-    if (!groups[source]) {
-      groups[source] = L.layerGroup().addTo(map);
+  /* A claim series' layer group, made (and listed in the layer control, by title) when the series appears. */
+  function seriesGroup(map, control, groups, properties) {
+    var key = properties.series;
+    if (!groups[key]) {
+      groups[key] = L.layerGroup().addTo(map);
       var label = document.createElement("span");
-      label.textContent = "Source: " + source;  // text, never markup
-      control.addOverlay(groups[source], label.outerHTML);
+      label.textContent = properties.series_title;  // text, never markup
+      control.addOverlay(groups[key], label.outerHTML);
     }
-    return groups[source];
+    return groups[key];
   }
 
   /* A slider over the days with data: each day's claims come from /control, its areas from /stats/area;
-     each source gets its own toggleable layer in the page's layer control. */
+     each claim series gets its own toggleable layer in the page's layer control. */
   function timeline(map, control, config) {
     var groups = {};
     var days = config.days;
@@ -98,12 +111,12 @@ var frontline = (function () {
         .then(function (r) { return r.json(); })
         .then(function (collection) {
           if (shown !== day) { return; }
-          Object.keys(groups).forEach(function (source) { groups[source].clearLayers(); });
+          Object.keys(groups).forEach(function (key) { groups[key].clearLayers(); });
           collection.features.forEach(function (feature) {
             L.geoJSON(feature, {
               style: function (f) { return styleFor(config, f.properties); },
               onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
-            }).addTo(sourceGroup(map, control, groups, feature.properties.source));
+            }).addTo(seriesGroup(map, control, groups, feature.properties));
           });
           document.body.setAttribute("data-day-shown", day);
         });
@@ -114,9 +127,8 @@ var frontline = (function () {
           areas.textContent = "";
           table.rows.forEach(function (row) {
             var div = document.createElement("div");
-            div.textContent = row.source + " · " + (row.side || "no side") + " " + row.status + " (observed " +
-              row.observed_on + "): " + Number(row.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) +
-              " km²";
+            div.textContent = row.title + " (observed " + row.observed_on + "): " +
+              Number(row.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) + " km²";
             areas.appendChild(div);
           });
         });
@@ -160,7 +172,7 @@ var frontline = (function () {
             var line = document.createElement("div");
             line.className = "fl-holder";
             line.textContent = row.none ? "no source's control area covers it on this day" :
-              row.source + ": " + (row.side || "unknown") + " " + row.status + " since " + row.held_since +
+              row.title + ": " + (row.side || "unknown") + " " + row.status + " since " + row.held_since +
               " (observed " + row.observed_on + ")";
             node.appendChild(line);
           });
@@ -172,5 +184,5 @@ var frontline = (function () {
     show(start >= 0 ? start : days.length - 1);
   }
 
-  return { permalink: permalink, timeline: timeline };
+  return { permalink: permalink, labels: labels, timeline: timeline };
 })();

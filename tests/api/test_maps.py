@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, text
 
 from app.services.maps import esc
-from tests.helpers import add_control_area, add_place, problem
+from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_control_area, add_place, problem
 
 PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline", "/maps/timeline?start=2024-08-01&end=2024-09-30",
          "/maps/compare?from=2024-08-20&to=2024-11-20", "/app", "/docs"]
@@ -26,21 +28,62 @@ def test_pages_load_only_from_this_host(client: TestClient, url: str) -> None:
         assert client.get(asset).status_code == 200, asset
 
 
+def overlay_names(page: str) -> list[str]:
+    """The names of a map page's toggleable layers, as the layer control shows them."""
+    found = re.findall(r'^\s*"([^"]*)" : feature_group_\w+,$', page, re.MULTILINE)
+    return [html.unescape(json.loads(f'"{name}"')) for name in found]  # a JSON string of escaped HTML
+
+
+def title_panel(page: str) -> str:
+    """The text of a map page's title panel (heading, warnings, the table of km²), rendered on one line."""
+    start = page.index("<div class='fl-panel fl-title' id='fl-title'>")
+    return html.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("\n", start)]))
+
+
 def test_snapshot_shows_the_day_the_observations_used_and_the_km2(client: TestClient) -> None:
-    page = client.get("/maps/snapshot?date=2024-09-15").text
+    page = client.get("/maps/snapshot?date=2024-09-15&source=example").text
     assert "Control on <span id='fl-day'>2024-09-15</span>" in page
     # As of 2024-09-15: Syrskyi's claim of 2024-08-27 (1,294 km²), ISW's 2024-09-11 and the RU MoD's 2024-09-12.
     assert "2024-08-27" in page and "1,294.0" in page and "2024-09-11" in page and "2024-09-12" in page
     assert "Includes illustrative shapes" in page
-    for layer in ("Source: isw", "Regions", "Border and lines", "Settlements"):
-        assert layer in page
+    shown = {key: title for key, title in EXAMPLE_SERIES.items() if "deepstatemap" not in key}  # not before 11-22
+    # One layer per claim series, named by its title (no "Source: slug" layers any more).
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *shown.values()])
+    assert "Source: " not in page
+    panel = title_panel(page)
+    assert all(title in panel for title in shown.values())
     assert "L.control.scale()" in page and "fl-legend" in page
 
 
+def test_snapshot_says_illustrative_only_when_examples_are_shown(seeded: Connection, client: TestClient) -> None:
+    default = client.get("/maps/snapshot?date=2024-09-15").text
+    assert "illustrative" not in title_panel(default).lower()
+    assert "Example:" not in default and not any(title in html.unescape(default) for title in EXAMPLE_SERIES.values())
+    assert overlay_names(default) == ["Regions", "Border and lines", "Settlements"]
+    add_control_area(seeded, "isw/RU/assessed/kursk-ru-advances/2024-09-11", source="isw", side="RU",
+                     layer="kursk-ru-advances", day="2024-09-11")
+    real = client.get("/maps/snapshot?date=2024-09-15").text
+    made = ("Institute for the Study of War (ISW) / Critical Threats — ground held by Russia, assessed "
+            "(kursk-ru-advances)")
+    assert "illustrative" not in title_panel(real).lower() and made in title_panel(real)
+    assert overlay_names(real) == ["Regions", "Border and lines", "Settlements", made]
+    assert made in html.unescape(real)  # the tooltip's title too
+    shown = client.get("/maps/snapshot?date=2024-09-15&source=example,isw").text
+    assert "Includes illustrative shapes" in title_panel(shown) and made in title_panel(shown)
+    assert EXAMPLE_SERIES[SYRSKYI_EXAMPLE] in overlay_names(shown) and made in overlay_names(shown)
+    only = client.get(f"/maps/snapshot?date=2024-09-15&series={SYRSKYI_EXAMPLE}").text
+    assert overlay_names(only)[3:] == [EXAMPLE_SERIES[SYRSKYI_EXAMPLE]]
+    assert "Includes illustrative shapes" in title_panel(only)
+
+
 def test_settlement_popup_says_who_holds_it_and_since_when(client: TestClient) -> None:
-    page = client.get("/maps/snapshot?date=2024-08-20").text
-    # Syrskyi's claimed area covers Sudzha from his first statement (2024-08-12) on.
-    assert re.search(r"<b>Sudzha</b>.*?<td>UA</td><td>claimed</td><td>2024-08-12</td><td>2024-08-20</td>", page)
+    page = client.get("/maps/snapshot?date=2024-08-20&source=example").text
+    # Syrskyi's claimed area (the example drawn to his figures) covers Sudzha from the first one (2024-08-12) on.
+    assert re.search(r"<b>Sudzha</b>.*?<td title='example/UA/claimed/syrskyi'>Example: Syrskyi&#x27;s claimed area, "
+                     r"drawn to his figures</td><td>UA</td><td>claimed</td><td>2024-08-12</td><td>2024-08-20</td>",
+                     page)
+    default = client.get("/maps/snapshot?date=2024-08-20").text
+    assert re.search(r"<b>Sudzha</b>", default) and "example/UA/claimed/syrskyi" not in default
 
 
 def test_data_text_is_escaped_in_popups_tooltips_and_layer_names(client: TestClient, seeded: Connection) -> None:
@@ -60,38 +103,73 @@ def test_template_syntax_in_data_or_parameters_is_never_evaluated(client: TestCl
     # branca parses rendered scripts as Jinja templates once more: data must not reach it as template syntax.
     add_place(seeded, "ssti", "{{ 'evalu' ~ 'ated-z' }} {% if true %}yes{% endif %}")
     seeded.execute(text("UPDATE control_areas SET superseded_at = now() WHERE key = 'syrskyi-ua-held-2024-08-20'"))
-    add_control_area(seeded, "braces", source="syrskyi", status="claimed", day="2024-08-20", layer="x",
+    add_control_area(seeded, "braces", source="syrskyi", status="claimed", day="2024-08-20", layer="{{ layer }}",
                      name="a {{ name }}", properties={"name": "Liberated {{at}}"},
                      geometry=Point(35.2, 51.2).buffer(0.05, quad_segs=8))
+    seeded.execute(text("UPDATE series SET title = :title WHERE key = 'syrskyi/UA/claimed/{{ layer }}'"),
+                   {"title": "{{ 'evalu' ~ 'ated-t' }}"})
     page = client.get("/maps/snapshot?date=2024-08-20")
     assert page.status_code == 200, page.text
     assert "evaluated-z" not in page.text and "&#123;&#123; &#x27;evalu&#x27; ~" in page.text
-    timeline = client.get("/maps/timeline", params={"source": "{{ 'evalu' ~ 'ated-z' }}"})
+    assert "evaluated-t" not in page.text and "&#123;&#123; &#x27;evalu&#x27; ~ &#x27;ated-t&#x27;" in page.text
+    timeline = client.get("/maps/timeline", params={"side": "{{ 'evalu' ~ 'ated-z' }}"})
     assert timeline.status_code == 200 and "evaluated-z" not in timeline.text
+    refused = client.get("/maps/timeline", params={"source": "{{ 'evalu' ~ 'ated-z' }}"})
+    assert "evaluated-z" not in problem(refused, 400, "source")["detail"]
 
 
 def test_compare_totals_match_the_changes_endpoint(client: TestClient) -> None:
-    page = client.get("/maps/compare?from=2024-08-20&to=2024-11-20").text
-    totals = client.get("/stats/changes?from=2024-08-20&to=2024-11-20&f=json").json()["totals"]
+    page = client.get("/maps/compare?from=2024-08-20&to=2024-11-20&source=example").text
+    totals = client.get("/stats/changes?from=2024-08-20&to=2024-11-20&f=json&source=example").json()["totals"]
     assert totals
     for row in totals:
         if row["gained_km2"] > 0:
             assert f"+{row['gained_km2']:,.1f}" in page
         if row["lost_km2"] > 0:
             assert f"−{row['lost_km2']:,.1f}" in page
+    # Rows and layers named by the series' titles.
+    assert {row["title"] for row in totals} <= set(overlay_names(page))
+    assert all(f"<td title='{row['series']}'>{esc(row['title'])}</td>" in page for row in totals)
+    default = client.get("/maps/compare?from=2024-08-20&to=2024-11-20").text
+    assert overlay_names(default) == ["Regions", "Border and lines", "Settlements"]
+    assert "example/" not in default
 
 
 def test_timeline_lists_the_days_with_data_in_its_settings(client: TestClient) -> None:
-    page = client.get("/maps/timeline?start=2024-08-01&end=2024-09-30&source=syrskyi").text
+    page = client.get(f"/maps/timeline?start=2024-08-01&end=2024-09-30&series={SYRSKYI_EXAMPLE}").text
     days = re.search(r'"days":\[([^\]]*)\]', page)
     assert days and days.group(1) == '"2024-08-12","2024-08-20","2024-08-27"'
-    assert '"filters":{"source":"syrskyi"}' in page
+    assert f'"series":"{SYRSKYI_EXAMPLE}"' in page  # the slider's requests ask for the same series
+    examples = client.get("/maps/timeline?start=2024-08-01&end=2024-12-31&source=example").text
+    days = re.search(r'"days":\[([^\]]*)\]', examples)
+    assert days and days.group(1).split(",") == [
+        '"2024-08-12"', '"2024-08-20"', '"2024-08-27"', '"2024-09-11"', '"2024-09-12"', '"2024-10-24"',
+        '"2024-11-20"', '"2024-11-22"']
+    default = client.get("/maps/timeline?start=2024-08-01&end=2024-12-31").text
+    assert '"days":[]' in default  # examples are no days with data
 
 
-def test_browser_landing_page_is_html_and_clients_still_get_json(client: TestClient) -> None:
-    html = client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
-    assert html.headers["content-type"].startswith("text/html") and "/maps/snapshot" in html.text
-    assert "2024-08-12" in html.text  # the first day with data
+def test_the_timeline_asks_its_data_urls_with_parameters_they_accept(client: TestClient) -> None:
+    page = client.get(f"/maps/timeline?day=2024-08-20&series={SYRSKYI_EXAMPLE}").text
+    found = re.search(r"frontline\.timeline\(\w+, \w+, (\{.*\})\);", page)
+    assert found, "no timeline settings in the page"
+    config = json.loads(found.group(1))
+    assert config["filters"]["series"] == SYRSKYI_EXAMPLE
+    # What maps.js asks as the slider moves and when a settlement's popup opens: each answer must be a 200.
+    asked = {**config["filters"], "date": "2024-08-20"}
+    for url in (config["controlUrl"], config["areaUrl"], config["placeUrl"].replace("__KEY__", "sudzha")):
+        response = client.get(url, params=asked)
+        assert response.status_code == 200, f"{url}: {response.text}"
+    held = client.get(config["placeUrl"].replace("__KEY__", "sudzha"), params=asked).json()["rows"]
+    assert [row["series"] for row in held if row["holds"]] == [SYRSKYI_EXAMPLE]
+
+
+def test_browser_landing_page_is_html_and_clients_still_get_json(seeded: Connection, client: TestClient) -> None:
+    add_control_area(seeded, "isw/RU/assessed/kursk-ru-advances/2024-09-03", source="isw", side="RU",
+                     layer="kursk-ru-advances", day="2024-09-03")
+    page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.headers["content-type"].startswith("text/html") and "/maps/snapshot" in page.text
+    assert "Data from <b>2024-09-03</b>" in page.text  # the first day with data: the examples' are not
     assert client.get("/", headers={"Accept": "application/json"}).json()["links"]
     assert client.get("/?f=html").headers["content-type"].startswith("text/html")
 
@@ -104,6 +182,9 @@ def test_browser_landing_page_is_html_and_clients_still_get_json(client: TestCli
     ("/maps/compare?from=2024-11-20&to=2024-08-20", "from"),
     ("/maps/snapshot?simplify=-1", "simplify"),
     ("/maps/snapshot?status=rumoured", "status"),
+    ("/maps/snapshot?series=example/UA/claimed/nowhere", "series"),
+    ("/maps/timeline?source=atlantis", "source"),
+    ("/maps/compare?from=2024-08-20&to=2024-11-20&source=DeepStateMaps", "source"),
 ])
 def test_bad_parameters_are_400_problems(client: TestClient, url: str, parameter: str) -> None:
     problem(client.get(url), 400, parameter)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 from sqlalchemy import Connection, text
 
-from tests.helpers import add_control_area, problem
+from tests.helpers import EXAMPLE_SERIES, add_control_area, problem
 
 COLLECTION_IDS = ["control-areas", "places", "lines", "regions", "events"]
 
@@ -39,19 +39,23 @@ def test_api_is_openapi_30_without_31_constructs(client: TestClient) -> None:
     assert limit["schema"]["maximum"] == 10000
 
 
-def test_collections_declare_spatial_and_temporal_extent(client: TestClient) -> None:
+def test_collections_declare_spatial_and_temporal_extent(seeded: Connection, client: TestClient) -> None:
     collections = {c["id"]: c for c in client.get("/collections").json()["collections"]}
     assert list(collections) == COLLECTION_IDS
+    # The seed's control areas are all examples: they are no source's data, so they make no extent.
     areas = collections["control-areas"]["extent"]
-    minx, miny, maxx, maxy = areas["spatial"]["bbox"][0]
-    assert 34.5 < minx < maxx < 36 and 50.8 < miny < maxy < 51.6  # the seed timeline around Sudzha
-    assert areas["temporal"]["interval"] == [["2024-08-12", "2024-11-22"]]
+    assert areas["spatial"]["bbox"] == [[-180, -90, 180, 90]]
+    assert areas["temporal"]["interval"] == [[None, None]]
     assert collections["events"]["extent"]["temporal"]["interval"] == [["2024-08-06", "2024-11-22"]]
     assert "temporal" not in collections["regions"]["extent"]
+    add_control_area(seeded, "extent-test", source="isw", valid="[2024-09-01,2024-09-05)")
+    areas = client.get("/collections/control-areas").json()["extent"]
+    assert areas["spatial"]["bbox"][0] == pytest.approx([35.2, 51.2, 35.35, 51.29])  # SQUARE, not the examples
+    assert areas["temporal"]["interval"] == [["2024-09-01", "2024-09-04"]]
 
 
 def test_items_are_rfc7946_geojson_with_ccw_exterior_rings(client: TestClient) -> None:
-    response = client.get("/collections/control-areas/items")
+    response = client.get("/collections/control-areas/items?source=example")
     assert response.headers["content-type"] == "application/geo+json"
     body = response.json()
     assert body["type"] == "FeatureCollection" and body["numberReturned"] == len(body["features"]) == 9
@@ -66,24 +70,29 @@ def test_items_are_rfc7946_geojson_with_ccw_exterior_rings(client: TestClient) -
         assert isinstance(feature["id"], int) and feature["properties"]["source"]
 
 
-def test_paging_walks_every_feature_exactly_once(client: TestClient) -> None:
-    url: str | None = "/collections/places/items?limit=2"
+def current_places(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT count(*) FROM places WHERE superseded_at IS NULL")).scalar_one())
+
+
+def test_paging_walks_every_feature_exactly_once(client: TestClient, seeded: Connection) -> None:
+    total = current_places(seeded)  # the editors' places and the GeoNames towns
+    url: str | None = "/collections/places/items?limit=40"
     seen: list[int] = []
     pages = 0
     while url:
         body = client.get(url).json()
-        assert body["numberMatched"] == 9
+        assert body["numberMatched"] == total
         seen.extend(f["id"] for f in body["features"])
         links = {link["rel"]: link["href"] for link in body["links"]}
         assert ("prev" in links) == (pages > 0)
         url = links.get("next")
         pages += 1
-    assert pages == 5 and len(seen) == 9 and len(set(seen)) == 9
+    assert pages == -(-total // 40) and len(seen) == total and len(set(seen)) == total
 
 
-def test_offset_past_the_end_returns_no_features_but_the_count(client: TestClient) -> None:
-    body = client.get("/collections/places/items?offset=50").json()
-    assert body["features"] == [] and body["numberMatched"] == 9 and body["numberReturned"] == 0
+def test_offset_past_the_end_returns_no_features_but_the_count(client: TestClient, seeded: Connection) -> None:
+    body = client.get("/collections/places/items?offset=5000").json()
+    assert body["features"] == [] and body["numberMatched"] == current_places(seeded) and body["numberReturned"] == 0
 
 
 @pytest.mark.parametrize(("datetime", "matches"), [
@@ -109,10 +118,11 @@ def test_datetime_matches_the_validity_range(seeded: Connection, client: TestCli
 
 
 def test_property_filters_and_bbox(client: TestClient) -> None:
-    claimed = client.get("/collections/control-areas/items?status=claimed").json()["features"]
+    claimed = client.get("/collections/control-areas/items?source=example&status=claimed").json()["features"]
     assert {f["properties"]["status"] for f in claimed} == {"claimed"} and len(claimed) == 5
-    two = client.get("/collections/control-areas/items?source=syrskyi,deepstatemap").json()["features"]
-    assert {f["properties"]["source"] for f in two} == {"syrskyi", "deepstatemap"}
+    two = client.get("/collections/control-areas/items?source=example&layer=syrskyi,deepstatemap").json()
+    assert {f["properties"]["layer"] for f in two["features"]} == {"syrskyi", "deepstatemap"}
+    assert two["numberMatched"] == 5  # Syrskyi's three, DeepStateMap's held and unknown
     near_sumy = client.get("/collections/places/items?bbox=34.7,50.8,34.9,51.0").json()["features"]
     assert [f["properties"]["key"] for f in near_sumy] == ["sumy"]
 
@@ -173,11 +183,32 @@ def test_cache_is_bounded_and_emptied_by_a_write(seeded: Connection, client: Tes
         client.get(f"/collections/control-areas/items?datetime=2024-08-{day:02d}")
     assert 0 < cache.size <= cache.max_bytes
     add_control_area(seeded, "cache-test", day="2024-08-20")
-    client.get("/collections/places/items")
+    client.get("/collections/places/items?limit=5")
     assert cache.size < 20_000  # only the one response built since the write
 
 
 def test_dates_in_properties_are_iso(client: TestClient) -> None:
-    feature = client.get("/collections/control-areas/items?source=syrskyi&limit=1").json()["features"][0]
+    feature = client.get("/collections/control-areas/items?source=example&layer=syrskyi&limit=1").json()["features"][0]
     assert date.fromisoformat(feature["properties"]["observed_on"]) == date(2024, 8, 12)
     assert feature["properties"]["illustrative"] is True
+
+
+def test_examples_are_items_only_when_their_source_is_asked_for(seeded: Connection, client: TestClient) -> None:
+    url = "/collections/control-areas/items"
+    body = client.get(url).json()
+    assert body["features"] == [] and body["numberMatched"] == 0  # the seed alone: only examples
+    add_control_area(seeded, "isw/RU/assessed/kursk-ru-advances/2024-09-01", source="isw", side="RU",
+                     layer="kursk-ru-advances", day="2024-09-01")
+    [real] = client.get(url).json()["features"]
+    assert (real["properties"]["source"], real["properties"]["series"]) == ("isw", "isw/RU/assessed/kursk-ru-advances")
+    assert client.get(f"{url}?source=isw").json()["numberMatched"] == 1
+    examples = client.get(f"{url}?source=example&limit=100").json()
+    assert examples["numberMatched"] == 9
+    assert {f["properties"]["series"] for f in examples["features"]} == set(EXAMPLE_SERIES)
+    assert all(f["properties"]["source"] == "example" and f["properties"]["illustrative"] is True
+               and f["properties"]["attributes"]["illustrates"] == f["properties"]["layer"]
+               for f in examples["features"])
+    assert client.get(f"{url}?source=example,isw").json()["numberMatched"] == 10
+    # datetime and bbox filters leave them out too.
+    assert client.get(f"{url}?datetime=2024-08-20").json()["numberMatched"] == 0
+    assert client.get(f"{url}?datetime=2024-08-20&source=example").json()["numberMatched"] == 1

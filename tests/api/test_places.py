@@ -4,31 +4,59 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 
-from tests.helpers import problem, rows
+from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_observations, add_place, problem, rows
+
+CONTROL_COLUMNS = ("series", "title", "source", "side", "status", "layer", "holds", "observed_on", "age_days",
+                   "held_since")
+HISTORY_COLUMNS = ("series", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
+                   "ended_by", "observations")
 
 
 def test_place_control_and_history(client: TestClient) -> None:
-    body = client.get("/places/sudzha/control?date=2024-08-25").json()
+    body = client.get("/places/sudzha/control?date=2024-08-25&source=example").json()
     assert body["place"]["name"] == "Sudzha"
-    assert body["rows"] == [{"source": "syrskyi", "side": "UA", "status": "claimed", "layer": "kursk-incursion",
-                             "holds": True, "observed_on": "2024-08-20", "age_days": 5,
-                             "held_since": "2024-08-12"}]
-    history = rows(client, "/places/sudzha/history?source=syrskyi")
-    assert history == [{"source": "syrskyi", "side": "UA", "status": "claimed", "layer": "kursk-incursion",
-                        "first_observed": "2024-08-12", "last_observed": "2024-08-27", "ended_by": None,
-                        "observations": 3}]
-    far = rows(client, "/places/kursk/history")
+    found = [{k: r[k] for k in CONTROL_COLUMNS} for r in body["rows"]]
+    assert found == [{"series": SYRSKYI_EXAMPLE, "title": EXAMPLE_SERIES[SYRSKYI_EXAMPLE], "source": "example",
+                      "side": "UA", "status": "claimed", "layer": "syrskyi", "holds": True,
+                      "observed_on": "2024-08-20", "age_days": 5, "held_since": "2024-08-12"}]
+    history = rows(client, f"/places/sudzha/history?series={SYRSKYI_EXAMPLE}")
+    assert [{k: r[k] for k in HISTORY_COLUMNS} for r in history] == [
+        {"series": SYRSKYI_EXAMPLE, "title": EXAMPLE_SERIES[SYRSKYI_EXAMPLE], "source": "example", "side": "UA",
+         "status": "claimed", "layer": "syrskyi", "first_observed": "2024-08-12", "last_observed": "2024-08-27",
+         "ended_by": None, "observations": 3}]
+    far = rows(client, "/places/kursk/history?source=example")
     assert far == []  # no claim reaches the oblast capital
 
 
 def test_place_history_csv_and_lookup_by_id(client: TestClient) -> None:
     place_id = client.get("/collections/places/items/plekhovo").json()["id"]
-    table = list(csv.DictReader(io.StringIO(client.get(f"/places/{place_id}/history?f=csv").text)))
-    assert {r["source"] for r in table} >= {"syrskyi"}
+    table = list(csv.DictReader(io.StringIO(client.get(f"/places/{place_id}/history?source=example&f=csv").text)))
+    assert {r["series"] for r in table} >= {SYRSKYI_EXAMPLE}
+    assert {r["title"] for r in table} >= {EXAMPLE_SERIES[SYRSKYI_EXAMPLE]}
+
+
+def test_examples_are_left_out_of_place_answers_unless_asked_for(seeded: Connection, client: TestClient) -> None:
+    assert rows(client, "/places/sudzha/control?date=2024-08-25") == []
+    assert rows(client, "/places/sudzha/history") == []
+    # A real series over a village inside the square north of Sudzha, with its made title.
+    add_place(seeded, "test-village", "Test village", lon=35.25, lat=51.25)
+    real = add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient",
+                            [date(2024, 8, 26), date(2024, 8, 27)])
+    [row] = rows(client, "/places/test-village/control?date=2024-08-30")
+    assert (row["series"], row["title"], row["holds"], row["held_since"], row["age_days"]) == (
+        real, "DeepStateMap — ground held by Ukraine, assessed (kursk-salient)", True, "2024-08-26", 3)
+    [period] = rows(client, "/places/test-village/history")
+    assert (period["series"], period["first_observed"], period["last_observed"]) == (real, "2024-08-26", "2024-08-27")
+    with_examples = rows(client, "/places/sudzha/history?source=example,deepstatemap")
+    assert {r["source"] for r in with_examples} == {"example"}  # the square does not reach Sudzha
+    problem(client.get("/places/sudzha/history?series=nowhere"), 400, "series")
+    problem(client.get("/places/sudzha/control?date=2024-08-25&source=atlantis"), 400, "source")
 
 
 @pytest.mark.parametrize(("url", "status", "parameter"), [

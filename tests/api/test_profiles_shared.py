@@ -18,11 +18,14 @@ from sqlalchemy import Connection
 
 from app.services.importer import discover, import_file
 from app.services.profiles import load_profile
-from tests.helpers import km2, shared_data
+from app.settings import Settings
+from tests.helpers import km2, pyproj_km2, shared_data
 
 KURSK_BOX = (33.5, 50.6, 37.5, 52.5)
 PUBLICATIONS = {"2024-08-20": "1724184993.geojson", "2024-09-01": "1725222208.geojson"}
 PLACES = {"sudzha": Point(35.271, 51.191), "plekhovo": Point(35.33, 51.10)}
+SALIENT = "deepstatemap/UA/assessed/kursk-salient"
+LIBERATED = "deepstatemap/UA/assessed/liberated"
 
 
 def raw_polygons(path: Path, status: str, fill: str | None = None) -> shapely.Geometry:
@@ -99,3 +102,52 @@ def test_isw_figures_stand_beside_our_geodesic_areas(client: TestClient, seeded:
         assert row["value"] == pytest.approx(theirs) and row["measured_km2"] == pytest.approx(ours, rel=0.001)
         assert row["difference_pct"] == pytest.approx((theirs - ours) / ours * 100, abs=0.05)
     assert max(abs(r["difference_pct"]) for r in reported.values()) > 1  # the difference is shown, not hidden
+
+
+def kursk_oblast(settings: Settings) -> shapely.Geometry:
+    """Kursk oblast's outline as the seed reads it (geodata/regions.geojson), with shapely."""
+    regions = json.loads((settings.geodata_dir / "regions.geojson").read_text())["features"]
+    return next(shape(f["geometry"]) for f in regions if f["properties"]["key"] == "kursk-oblast")
+
+
+def test_kursk_ua_held_ground_is_one_series_beside_the_seed_examples(client: TestClient, seeded: Connection,
+                                                                    settings: Settings) -> None:
+    files = import_raw(seeded)  # on top of the seed, whose examples include one drawn to DeepStateMap's figure
+    rows = client.get("/stats/area?date=2024-11-22&side=UA&region=kursk-oblast&source=deepstatemap").json()["rows"]
+    assert {r["source"] for r in rows} == {"deepstatemap"} and {r["side"] for r in rows} == {"UA"}
+    assert [r["series"] for r in rows if r["series"] != LIBERATED] == [SALIENT]  # one row, no example beside it
+    [salient] = [r for r in rows if r["series"] == SALIENT]
+    latest = max(p for p in files if datetime.fromtimestamp(int(p.stem), UTC).date() <= date(2024, 11, 22))
+    observed = datetime.fromtimestamp(int(latest.stem), UTC).date()
+    assert (salient["observed_on"], salient["age_days"], salient["stale"]) == (
+        observed.isoformat(), (date(2024, 11, 22) - observed).days, False)
+    assert salient["title"] == "DeepStateMap — Ukrainian-held ground in Kursk oblast"  # the profile's title
+    expected = km2(raw_polygons(latest, "dismissed", "#01579b").intersection(kursk_oblast(settings)))
+    assert salient["area_km2"] == pytest.approx(expected, rel=0.01)
+    for sliver in (r for r in rows if r["series"] == LIBERATED):  # ground liberated in Ukraine, along the border
+        assert sliver["area_km2"] < 0.01 * salient["area_km2"]
+    # The example drawn to DeepStateMap's figure is still there, under its own source, when asked for.
+    examples = client.get("/stats/area?date=2024-11-22&side=UA&region=kursk-oblast&source=example").json()["rows"]
+    assert {r["series"]: r["area_km2"] for r in examples}["example/UA/assessed/deepstatemap"] == pytest.approx(
+        560, abs=0.01)
+
+
+def test_the_full_publications_occupied_layer_yields_to_the_daily_snapshots(client: TestClient,
+                                                                            seeded: Connection) -> None:
+    import_raw(seeded)
+    occupied, daily = "deepstatemap/RU/assessed/occupied", "deepstatemap/RU/assessed/-"
+    url = "/stats/area?date=2024-09-01&source=deepstatemap&side=RU"
+    assert [r["series"] for r in client.get(url).json()["rows"]] == [occupied]  # alone, it is what there is
+    snapshot = shared_data("deepstate", "deepstatemap_data_20240901.geojson")
+    assert import_file(seeded, snapshot, load_profile("deepstate-daily")).outcome == "imported"
+    [row] = client.get(url).json()["rows"]
+    assert (row["series"], row["title"]) == (daily, "DeepStateMap — ground held by Russia (daily snapshots)")
+    assert row["area_km2"] == pytest.approx(pyproj_km2(snapshot), rel=0.001)
+    [asked] = client.get(f"{url}&series={occupied}").json()["rows"]
+    assert (asked["series"], asked["title"]) == (occupied, "DeepStateMap — ground held by Russia (full publications)")
+    assert asked["area_km2"] == pytest.approx(row["area_km2"], rel=0.05)  # the same ground, drawn twice
+    listed = {r["id"]: r for r in client.get("/series?source=deepstatemap").json()["series"]}
+    assert (listed[occupied]["preferred"], listed[occupied]["same_ground_as"]) == (False, daily)
+    assert listed[daily]["preferred"] is True
+    features = client.get("/control?date=2024-09-01&source=deepstatemap&side=RU").json()["features"]
+    assert [f["properties"]["series"] for f in features] == [daily]

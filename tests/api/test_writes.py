@@ -123,6 +123,22 @@ def test_retraction_marks_and_never_deletes(client: TestClient, seeded: Connecti
     problem(client.delete(url, headers={**writer, "If-Match": "*"}), 409)
 
 
+def test_an_editors_control_area_starts_its_series(client: TestClient, seeded: Connection,
+                                                  settings: Settings) -> None:
+    writer = bearer(seeded, settings, "editor-a", "write")
+    assert client.get("/series?source=isw").json()["series"] == []
+    created = client.post("/collections/control-areas/items", json=area(), headers=writer)
+    assert created.status_code == 201, created.text
+    assert created.json()["properties"]["series"] == "isw/RU/assessed/editor-test"
+    [listed] = client.get("/series?source=isw").json()["series"]
+    assert (listed["id"], listed["first_observed"], listed["observations"], listed["preferred"]) == (
+        "isw/RU/assessed/editor-test", "2024-10-01", 1, True)
+    assert listed["title"] == ("Institute for the Study of War (ISW) / Critical Threats — ground held by Russia, "
+                               "assessed (editor-test)")
+    [row] = client.get("/stats/area?date=2024-10-01&series=isw/RU/assessed/editor-test").json()["rows"]
+    assert row["title"] == listed["title"]
+
+
 def test_a_figure_can_be_added_corrected_and_read(client: TestClient, seeded: Connection, settings: Settings) -> None:
     writer = bearer(seeded, settings, "editor-a", "write")
     created = client.post("/reported-figures", json=figure(), headers=writer)

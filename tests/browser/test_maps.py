@@ -11,12 +11,15 @@ import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
+from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
 from tests.helpers import LiveServer, Recorder, add_place, screenshot
 
+# The live server holds the seed alone, whose control areas are all examples: the pages ask for them.
+EXAMPLES = "source=example"
 SNAPSHOT_DAY = "2024-09-15"
-POPUP_DAY = "2024-08-20"  # Syrskyi's claimed area covers Sudzha on this day
+POPUP_DAY = "2024-08-20"  # the example drawn to Syrskyi's claimed area covers Sudzha on this day
 COMPARE = ("2024-08-20", "2024-11-20")
 PATHS = ".leaflet-map-pane path.leaflet-interactive"  # every pane: settlements may get a pane above the areas
 # Where a CircleMarker at [lat, lon] is on the screen, and whether it is what a click there would hit. The
@@ -53,17 +56,24 @@ def get(api: httpx.Client, path: str) -> dict[str, Any]:
 
 
 def control_count(api: httpx.Client, day: str) -> int:
-    return int(get(api, f"/control?date={day}")["numberReturned"])
+    return int(get(api, f"/control?date={day}&{EXAMPLES}")["numberReturned"])
+
+
+def places_in_case(api: httpx.Client) -> int:
+    """The places inside the default case's ground (the first of /cases), counted with Shapely."""
+    ground = shape(get(api, "/cases?f=geojson")["features"][0]["geometry"])
+    points = get(api, "/collections/places/items?limit=10000")["features"]
+    return sum(ground.covers(shape(f["geometry"])) for f in points)
 
 
 def base_paths(api: httpx.Client) -> int:
-    """Paths every map page draws under its areas: one per region, line and place."""
-    return sum(int(get(api, f"/collections/{c}/items?limit=1000")["numberMatched"])
-               for c in ("regions", "lines", "places"))
+    """Paths every map page draws under its areas: one per region and line, and per place inside the case."""
+    return sum(int(get(api, f"/collections/{c}/items?limit=1000")["numberMatched"]) for c in ("regions", "lines")
+               ) + places_in_case(api)
 
 
 def data_days(api: httpx.Client) -> list[str]:
-    items = get(api, "/collections/control-areas/items?limit=1000")
+    items = get(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")
     assert items["numberReturned"] == items["numberMatched"] > 0
     return sorted({f["properties"]["observed_on"] for f in items["features"]})
 
@@ -89,9 +99,10 @@ def overlay_names(page: Page) -> list[str]:
 # -- every page: loads cleanly, from this server only ------------------------------------------------------
 
 PAGES = {
-    "snapshot": (f"/maps/snapshot?date={SNAPSHOT_DAY}", PATHS),
-    "timeline": ("/maps/timeline", "body[data-day-shown] #fl-areas > div"),
-    "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}", PATHS),
+    "snapshot": (f"/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}", PATHS),
+    "snapshot-default": (f"/maps/snapshot?date={SNAPSHOT_DAY}", PATHS),  # no examples: the base layers alone
+    "timeline": (f"/maps/timeline?{EXAMPLES}", "body[data-day-shown] #fl-areas > div"),
+    "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}", PATHS),
     "app": ("/app", "#snapshot-form"),
     "root-html": ("/", "#snapshot-form"),  # a browser's Accept: text/html gets the same landing page
     "api-docs": ("/docs", ".opblock"),  # Swagger UI, from the app's own copy, drawing the operations
@@ -113,7 +124,7 @@ def test_page_loads_without_errors_and_only_from_this_server(
     foreign = [url for url in recorder.requests
                if not url.startswith((live_server.url + "/", "data:", "about:"))]
     assert foreign == [], "requests that left the server under test"
-    if name in ("snapshot", "timeline", "compare"):
+    if name in ("snapshot", "snapshot-default", "timeline", "compare"):
         assert f"{live_server.url}/static/leaflet/leaflet.js" in recorder.requests
         assert f"{live_server.url}/static/frontline/maps.js" in recorder.requests
 
@@ -122,27 +133,30 @@ def test_page_loads_without_errors_and_only_from_this_server(
 
 def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: Recorder, live_server: LiveServer,
                                                           api: httpx.Client) -> None:
-    control = get(api, f"/control?date={SNAPSHOT_DAY}")
+    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
     areas = int(control["numberReturned"])
-    places = int(get(api, "/collections/places/items?limit=1000")["numberMatched"])
+    places = places_in_case(api)  # the page draws the default case's ground
     regions = int(get(api, "/collections/regions/items?limit=1000")["numberMatched"])
     lines = int(get(api, "/collections/lines/items?limit=1000")["numberMatched"])
     assert areas > 0 and places > 0 and regions > 0 and lines > 0
 
-    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
     assert page.locator(PATHS).count() == areas + places + regions + lines, recorder.problems()
-    # Settlements are CircleMarkers: SVG paths drawn with arcs; areas, regions and lines have none.
-    circles = page.eval_on_selector_all(PATHS, "els => els.filter(e => /a/i.test(e.getAttribute('d'))).length")
-    assert circles == places
+    # Every settlement is labelled by name (minor ones shown from zoom 9, the page's initial zoom).
+    labels = page.locator(".leaflet-tooltip.fl-label")
+    assert labels.count() == places
+    assert page.locator(".leaflet-tooltip.fl-label:visible").count() > 0
 
-    sources = sorted({f["properties"]["source"] for f in control["features"]})
+    # One layer per claim series, named by its title.
+    titles = {f["properties"]["series_title"] for f in control["features"]}
     names = overlay_names(page)
-    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements"] + [f"Source: {s}" for s in sources])
+    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements", *titles])
     expect(page.locator(".leaflet-control-scale")).to_be_visible()
     expect(page.locator("#fl-day")).to_have_text(SNAPSHOT_DAY)
     title = page.locator("#fl-title").inner_text()
-    assert SNAPSHOT_DAY in title and "km²" in title
+    assert SNAPSHOT_DAY in title and "km²" in title and "Includes illustrative shapes" in title
+    assert all(t in title for t in titles)
     expect(page.locator("#fl-legend")).to_be_visible()
     assert recorder.page_errors == []
     screenshot(page, "map-snapshot.png")
@@ -150,12 +164,12 @@ def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: R
 
 def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder, live_server: LiveServer,
                                                  api: httpx.Client) -> None:
-    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}")
+    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
     holders = [row for row in control["rows"] if row["holds"]]
     assert holders, "the seed data should have a claim covering Sudzha on this day"
     place = control["place"]
 
-    page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}")
+    page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
     where = marker(page, place["lat"], place["lon"])
     assert where["onTop"], f"a click on the Sudzha marker lands on another layer: {where['hit']}"
@@ -168,6 +182,7 @@ def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder,
     assert POPUP_DAY in text_
     for holder in holders:
         assert holder["side"] in text_ and holder["status"] in text_ and holder["held_since"] in text_
+        assert holder["title"] in text_  # the series by its title
     assert "UA" in text_
 
 
@@ -176,10 +191,11 @@ def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder,
 def test_timeline_settlement_popup_says_who_holds_it_on_the_day_shown(page: Page, recorder: Recorder,
                                                                       live_server: LiveServer,
                                                                       api: httpx.Client) -> None:
-    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}")
+    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
     holders = [row for row in control["rows"] if row["holds"]]
+    assert holders
     place = control["place"]
-    page.goto(f"{live_server.url}/maps/timeline?day={POPUP_DAY}")
+    page.goto(f"{live_server.url}/maps/timeline?day={POPUP_DAY}&{EXAMPLES}")
     wait_for(page, f'body[data-day-shown="{POPUP_DAY}"]', recorder)
     where = marker(page, place["lat"], place["lon"])
     assert where["onTop"], f"a click on the Sudzha marker lands on another layer: {where['hit']}"
@@ -189,7 +205,7 @@ def test_timeline_settlement_popup_says_who_holds_it_on_the_day_shown(page: Page
     text_ = page.locator(".leaflet-popup-content").inner_text()
     assert place["name"] in text_ and POPUP_DAY in text_
     for holder in holders:
-        assert f"{holder['source']}: {holder['side']} {holder['status']} since {holder['held_since']}" in text_
+        assert f"{holder['title']}: {holder['side']} {holder['status']} since {holder['held_since']}" in text_
     assert recorder.page_errors == []
 
 
@@ -200,7 +216,7 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     first, last = days[0], days[-1]
     assert control_count(api, first) != control_count(api, last), "the check needs days whose claims differ"
 
-    page.goto(f"{live_server.url}/maps/timeline")
+    page.goto(f"{live_server.url}/maps/timeline?{EXAMPLES}")
     wait_for(page, "body[data-day-shown]", recorder)
     assert page.get_attribute("body", "data-day-shown") == last
     expect(page.locator("#fl-day")).to_have_text(last)
@@ -214,13 +230,14 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     expect(page.locator("#fl-day")).to_have_text(first)
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first))
     assert f"day={first}" in page.url
-    # Each source seen so far has its own layer in the control; unticking one hides its areas.
-    first_sources = {f["properties"]["source"] for f in api.get(f"/control?date={first}").json()["features"]}
-    assert {f"Source: {s}" for s in first_sources} <= set(overlay_names(page))
-    hidden = sorted(first_sources)[0]
-    hidden_count = sum(f["properties"]["source"] == hidden
-                       for f in api.get(f"/control?date={first}").json()["features"])
-    page.locator(".leaflet-control-layers-overlays label", has_text=f"Source: {hidden}").locator("input").uncheck()
+    # Each claim series seen so far has its own layer in the control, by title; unticking one hides its areas.
+    first_features = get(api, f"/control?date={first}&{EXAMPLES}")["features"]
+    first_titles = {f["properties"]["series_title"] for f in first_features}
+    assert first_titles <= set(overlay_names(page))
+    assert not any(name.startswith("Source: ") for name in overlay_names(page))
+    hidden = sorted(first_titles)[0]
+    hidden_count = sum(f["properties"]["series_title"] == hidden for f in first_features)
+    page.locator(".leaflet-control-layers-overlays label", has_text=hidden).locator("input").uncheck()
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first) - hidden_count)
     assert recorder.page_errors == []
 
@@ -228,7 +245,7 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
 def test_timeline_play_steps_through_the_days_and_pauses(page: Page, recorder: Recorder, live_server: LiveServer,
                                                          api: httpx.Client) -> None:
     days = data_days(api)
-    page.goto(f"{live_server.url}/maps/timeline?day={days[0]}&interval_ms=300")
+    page.goto(f"{live_server.url}/maps/timeline?day={days[0]}&interval_ms=300&{EXAMPLES}")
     wait_for(page, f'body[data-day-shown="{days[0]}"]', recorder)
     page.evaluate("""() => {
       const label = document.getElementById("fl-day");
@@ -254,14 +271,16 @@ def test_timeline_play_steps_through_the_days_and_pauses(page: Page, recorder: R
 
 def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_server: LiveServer,
                                           api: httpx.Client) -> None:
-    totals = get(api, f"/stats/changes?from={COMPARE[0]}&to={COMPARE[1]}&f=json")["totals"]
+    totals = get(api, f"/stats/changes?from={COMPARE[0]}&to={COMPARE[1]}&f=json&{EXAMPLES}")["totals"]
     assert totals
     drawn = sum((row["gained_km2"] > 0) + (row["lost_km2"] > 0) for row in totals)
 
-    page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}")
+    page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
     assert page.locator(PATHS).count() == base_paths(api) + drawn
-    assert len(overlay_names(page)) == 3 + len(totals)  # regions, lines, settlements and one per claim series
+    # Regions, lines, settlements and one per claim series, named by its title.
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements",
+                                                  *(row["title"] for row in totals)])
     expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[0])
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[1])
@@ -292,9 +311,9 @@ def test_landing_page_form_opens_the_snapshot_of_the_chosen_day(page: Page, reco
 def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, live_server: LiveServer,
                                               api: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:8]
-    # In Sumy oblast, off every seeded control area, in the initial view.
-    hostile = {f"browser-xss-img-{tag}": ("<img src=x onerror=alert(1)>", 50.85, 35.2),
-               f"browser-xss-template-{tag}": ("${alert(2)}", 50.85, 35.6)}
+    # In Kursk oblast (so inside the default case), north-east of every seeded shape, in the initial view.
+    hostile = {f"browser-xss-img-{tag}": ("<img src=x onerror=alert(1)>", 51.5, 35.6),
+               f"browser-xss-template-{tag}": ("${alert(2)}", 51.45, 35.95)}
     before = int(get(api, "/collections/places/items?limit=1000")["numberMatched"])
     engine = create_engine(live_server.database_url)
     try:
@@ -306,7 +325,7 @@ def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, li
             assert time.monotonic() < deadline, "the new places did not reach the server within 5 s"
             time.sleep(0.05)
 
-        page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
+        page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}")
         wait_for(page, PATHS, recorder)
         for name, lat, lon in hostile.values():
             where = marker(page, lat, lon)

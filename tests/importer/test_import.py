@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from app.errors import InvalidParameter
 from app.services.importer import ImportOptions, discover, import_file, validate_options
+from app.services.seed import SEED_FILES
 from tests.helpers import SQUARE, count, feature, ring_km2, write_geojson
 
 OPTIONS = ImportOptions(source="test-source", side="UA", status="assessed")
@@ -78,7 +79,7 @@ def test_future_date_is_refused_and_nothing_written(seeded: Connection, tmp_path
     before = count(seeded)
     report = import_file(seeded, write_geojson(tmp_path / f"{tomorrow}.geojson", feature([SQUARE])), OPTIONS)
     assert report.outcome == "rejected" and "in the future" in (report.error or "")
-    assert count(seeded) == before and count(seeded, "imports") == 6  # only the seed's own batches
+    assert count(seeded) == before and count(seeded, "imports") == len(SEED_FILES)  # only the seed's own batches
 
 
 def test_mistyped_century_is_refused(seeded: Connection, tmp_path: Path) -> None:

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from app.services.importer import import_file, import_paths, validate_options
 from app.services.profiles import ProfileError, available, load_profile, parse_profile
-from tests.helpers import SQUARE, count, feature, write_geojson
+from app.settings import Settings
+from tests.helpers import SQUARE, client_on, count, feature, write_geojson
 
 PROFILE = """\
 name = "test-raw"
@@ -163,3 +164,50 @@ def test_parse_profile_rejects_a_rule_without_a_side_for_a_held_status() -> None
         parse_profile(PROFILE.replace('side = "UA"\nstatus = "assessed"\nlayer = "salient"',
                                       'status = "assessed"\nlayer = "salient"'), "inline")
     assert "side is required" in error.value.detail
+
+
+TITLED = PROFILE.replace('layer = "salient"', 'layer = "salient"\ntitle = "Test — UA-held ground near Sudzha"')
+
+
+def test_a_rule_title_names_its_series_and_other_series_get_a_made_title(seeded: Connection, settings: Settings,
+                                                                         engine: Engine, tmp_path: Path) -> None:
+    report = import_file(seeded, export(tmp_path), load_profile(str(profile_file(tmp_path, TITLED))))
+    assert report.outcome == "imported", report.error
+    name = seeded.execute(text("SELECT name FROM sources WHERE slug = 'test-raw-source'")).scalar_one()
+    expected = {
+        "test-raw-source/UA/assessed/salient": "Test — UA-held ground near Sudzha",
+        "test-raw-source/UA/assessed/elsewhere": f"{name} — ground held by Ukraine, assessed (elsewhere)",
+        "test-raw-source/-/unknown/-": f"{name} — ground of unknown status",
+    }
+    with client_on(seeded, settings, engine) as client:
+        listed = client.get("/series?source=test-raw-source").json()["series"]
+        assert {r["id"]: r["title"] for r in listed} == expected
+        assert all((r["first_observed"], r["observations"]) == ("2024-08-20", 1) for r in listed)
+        area = client.get("/stats/area?date=2024-08-20&source=test-raw-source").json()["rows"]
+        assert {r["series"]: r["title"] for r in area} == expected
+        [feature] = client.get("/control?date=2024-08-20&series=test-raw-source/UA/assessed/salient").json()[
+            "features"]
+        assert feature["properties"]["series_title"] == "Test — UA-held ground near Sudzha"
+
+
+def test_a_rule_may_yield_to_another_series_over_the_same_ground(seeded: Connection, settings: Settings,
+                                                                 engine: Engine, tmp_path: Path) -> None:
+    yielding = PROFILE.replace('layer = "elsewhere"',
+                               'layer = "elsewhere"\nsame_ground_as = "test-raw-source/UA/assessed/salient"')
+    import_file(seeded, export(tmp_path), load_profile(str(profile_file(tmp_path, yielding))))
+    elsewhere = "test-raw-source/UA/assessed/elsewhere"
+    with client_on(seeded, settings, engine) as client:
+        listed = {r["id"]: r for r in client.get("/series?source=test-raw-source").json()["series"]}
+        assert (listed[elsewhere]["preferred"], listed[elsewhere]["same_ground_as"]) == (
+            False, "test-raw-source/UA/assessed/salient")
+        area = client.get("/stats/area?date=2024-08-20&source=test-raw-source&side=UA").json()["rows"]
+        assert [r["series"] for r in area] == ["test-raw-source/UA/assessed/salient"]
+        asked = client.get(f"/stats/area?date=2024-08-20&series={elsewhere}").json()["rows"]
+        assert [r["series"] for r in asked] == [elsewhere]
+
+
+def test_a_skip_rule_takes_no_title(tmp_path: Path) -> None:
+    broken = PROFILE.replace("skip = true", 'skip = true\ntitle = "Not this conflict"')
+    with pytest.raises(ProfileError) as error:
+        load_profile(str(profile_file(tmp_path, broken)))
+    assert "a skip rule takes no" in error.value.detail and "title" in error.value.detail

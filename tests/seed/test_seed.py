@@ -91,12 +91,14 @@ def test_timeline_spans_the_incursion_with_opposing_and_independent_sources(seed
         SELECT least(min(lower(c.valid)), (SELECT min(occurred_on) FROM events)), max(lower(c.valid))
         FROM control_areas c""")).one()
     assert first <= date(2024, 8, 6) and last >= date(2024, 11, 20)
+    # The shapes illustrate the figures of opposing and independent sources (whose slug each names).
     sides = seeded.execute(text("""
-        SELECT DISTINCT coalesce(s.side_code, 'independent') FROM control_areas c JOIN sources s ON s.id = c.source_id
+        SELECT DISTINCT coalesce(s.side_code, 'independent') FROM control_areas c
+        JOIN sources s ON s.slug = c.properties->>'illustrates'
         WHERE c.status = 'claimed'""")).scalars().all()
     assert {"UA", "RU"} <= set(sides)
     independent = scalar(seeded, """
-        SELECT count(*) FROM control_areas c JOIN sources s ON s.id = c.source_id
+        SELECT count(*) FROM control_areas c JOIN sources s ON s.slug = c.properties->>'illustrates'
         WHERE s.side_code IS NULL AND c.status = 'assessed'""")
     assert independent >= 1
 
@@ -104,6 +106,31 @@ def test_timeline_spans_the_incursion_with_opposing_and_independent_sources(seed
 def test_every_timeline_shape_is_marked_illustrative_with_a_note(seeded: Connection) -> None:
     rows = seeded.execute(text("SELECT properties, notes FROM control_areas")).all()
     assert rows and all(p["illustrative"] is True and "ILLUSTRATIVE" in n for p, n in rows)
+
+
+def test_every_timeline_shape_is_an_example_naming_the_source_it_illustrates(seeded: Connection) -> None:
+    rows = seeded.execute(text("""
+        SELECT c.key, s.slug, s.kind, c.layer, c.properties->>'illustrates', i.slug
+        FROM control_areas c JOIN sources s ON s.id = c.source_id
+        LEFT JOIN sources i ON i.slug = c.properties->>'illustrates'""")).all()
+    assert len(rows) == 9
+    for key, slug, kind, layer, illustrates, found in rows:
+        assert (slug, kind) == ("example", "example"), key  # never stored under the source it illustrates
+        assert layer == illustrates == found and found != "example", key
+    assert {r[3] for r in rows} == {"syrskyi", "isw", "ru-mod-tass", "deepstatemap"}
+    # Keys stay as they were.
+    assert "syrskyi-ua-held-2024-08-20" in {r[0] for r in rows}
+    # Each example series is titled as an example.
+    titles = dict(seeded.execute(text("""
+        SELECT r.key, r.title FROM series r JOIN sources s ON s.id = r.source_id WHERE s.slug = 'example'""")).all())
+    assert len(titles) == 5 and all(t.startswith("Example: ") for t in titles.values()), titles
+    assert titles["example/UA/claimed/syrskyi"] == "Example: Syrskyi's claimed area, drawn to his figures"
+
+
+def test_reported_figures_stay_under_their_real_sources(seeded: Connection) -> None:
+    slugs = set(seeded.execute(text("""
+        SELECT DISTINCT s.slug FROM reported_figures f JOIN sources s ON s.id = f.source_id""")).scalars())
+    assert "example" not in slugs and {"syrskyi", "isw", "deepstatemap"} <= slugs
 
 
 def test_shapes_sized_to_a_figure_match_that_figure(seeded: Connection) -> None:

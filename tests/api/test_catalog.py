@@ -1,0 +1,158 @@
+"""The catalogue: who publishes (`/sources`) and the claim series they publish (`/series`), by name."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
+from app.settings import Settings
+from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_observations, every, prefer, problem
+
+SERIES_COLUMNS = ["id", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
+                  "observations", "median_gap_days", "preferred", "same_ground_as", "notes"]
+SOURCE_COLUMNS = ["slug", "name", "kind", "affiliation", "url", "terms", "attribution", "series", "first_observed",
+                  "last_observed"]
+DAILY = "deepstatemap/RU/assessed/-"
+OCCUPIED = "deepstatemap/RU/assessed/occupied"
+
+
+def series(client: TestClient, query: str = "") -> dict[str, dict]:  # type: ignore[type-arg]
+    """The /series answer, by id."""
+    response = client.get(f"/series{query}")
+    assert response.status_code == 200, response.text
+    return {row["id"]: row for row in response.json()["series"]}
+
+
+def sources(client: TestClient) -> dict[str, dict]:  # type: ignore[type-arg]
+    """The /sources answer, by slug."""
+    response = client.get("/sources")
+    assert response.status_code == 200, response.text
+    return {row["slug"]: row for row in response.json()["sources"]}
+
+
+def add_same_ground_pair(conn: Connection) -> None:
+    """DeepStateMap's daily snapshots (every day from 2024-09-01 to -10) and, over the same ground, its full
+    publications' occupied layer (2024-09-01 and -05), which yields to them."""
+    add_observations(conn, "deepstatemap", "RU", "assessed", None, every(date(2024, 9, 1), 10))
+    add_observations(conn, "deepstatemap", "RU", "assessed", "occupied", [date(2024, 9, 1), date(2024, 9, 5)])
+    prefer(conn, DAILY, over=OCCUPIED)
+
+
+# -- /series ------------------------------------------------------------------------------------------------
+
+def test_series_of_the_seed_are_examples_listed_only_with_source_example(client: TestClient) -> None:
+    assert series(client) == {}  # the seed alone: only examples
+    found = series(client, "?source=example")
+    assert {key: row["title"] for key, row in found.items()} == EXAMPLE_SERIES
+    assert {key: (row["first_observed"], row["last_observed"], row["observations"], row["median_gap_days"])
+            for key, row in found.items()} == {
+        "example/UA/claimed/syrskyi": ("2024-08-12", "2024-08-27", 3, 7.5),    # gaps of 8 and 7 days
+        "example/RU/assessed/isw": ("2024-09-11", "2024-10-24", 2, 43.0),
+        "example/RU/claimed/ru-mod-tass": ("2024-09-12", "2024-11-20", 2, 69.0),
+        "example/UA/assessed/deepstatemap": ("2024-11-22", "2024-11-22", 1, None),  # once: no gap
+        "example/-/unknown/deepstatemap": ("2024-11-22", "2024-11-22", 1, None),
+    }
+    syrskyi = found[SYRSKYI_EXAMPLE]
+    assert (syrskyi["source"], syrskyi["side"], syrskyi["status"], syrskyi["layer"]) == (
+        "example", "UA", "claimed", "syrskyi")  # the layer names the source whose figures it illustrates
+    assert all(row["preferred"] is True and row["same_ground_as"] is None for row in found.values())
+    assert list(found) == sorted(found)
+    assert set(series(client, "?source=example&side=RU")) == {"example/RU/assessed/isw",
+                                                               "example/RU/claimed/ru-mod-tass"}
+    assert set(series(client, f"?series={SYRSKYI_EXAMPLE}")) == {SYRSKYI_EXAMPLE}
+
+
+def test_series_csv_has_every_column(client: TestClient) -> None:
+    response = client.get("/series?source=example&f=csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    reader = csv.DictReader(io.StringIO(response.text))
+    table = list(reader)
+    assert reader.fieldnames == SERIES_COLUMNS
+    assert {r["id"]: r["title"] for r in table} == EXAMPLE_SERIES
+    assert {r["id"]: r["observations"] for r in table}[SYRSKYI_EXAMPLE] == "3"
+    assert client.get("/series?f=csv").text.strip().split(",") == SERIES_COLUMNS  # a header and no examples
+
+
+def test_series_says_which_is_preferred_over_the_same_ground(seeded: Connection, client: TestClient) -> None:
+    add_same_ground_pair(seeded)
+    found = series(client)
+    assert set(found) == {DAILY, OCCUPIED}  # the catalogue lists both, preferred or not
+    assert (found[DAILY]["preferred"], found[DAILY]["same_ground_as"]) == (True, None)
+    assert (found[OCCUPIED]["preferred"], found[OCCUPIED]["same_ground_as"]) == (False, DAILY)
+    assert (found[DAILY]["first_observed"], found[DAILY]["last_observed"], found[DAILY]["observations"],
+            found[DAILY]["median_gap_days"]) == ("2024-09-01", "2024-09-10", 10, 1.0)
+    assert (found[OCCUPIED]["observations"], found[OCCUPIED]["median_gap_days"]) == (2, 4.0)
+    assert found[DAILY]["title"] == "DeepStateMap — ground held by Russia, assessed"
+    assert found[OCCUPIED]["title"] == "DeepStateMap — ground held by Russia, assessed (occupied)"
+    assert set(series(client, f"?series={OCCUPIED}")) == {OCCUPIED}
+    assert set(series(client, "?source=DeepState Map")) == {DAILY, OCCUPIED}
+    # The figures take the preferred one only, unless the other is asked for by key.
+    day = client.get("/stats/area?date=2024-09-10").json()["rows"]
+    assert [r["series"] for r in day] == [DAILY]
+    asked = client.get(f"/stats/area?date=2024-09-10&series={OCCUPIED}").json()["rows"]
+    assert [(r["series"], r["observed_on"]) for r in asked] == [(OCCUPIED, "2024-09-05")]
+
+
+@pytest.mark.parametrize(("query", "parameter", "named"), [
+    ("?series=example/UA/claimed/nowhere", "series", SYRSKYI_EXAMPLE),
+    ("?source=atlantis", "source", "deepstatemap (DeepStateMap)"),
+    ("?source=DeepStateMaps", "source", "deepstatemap"),
+    ("?source=Examples", "source", "example"),
+    ("?status=rumoured", "status", "claimed"),
+    ("?date=2024-08-20", "date", None),
+    ("?f=xlsx", "f", None),
+])
+def test_bad_series_requests_are_400_problems_naming_what_is_accepted(client: TestClient, query: str,
+                                                                      parameter: str, named: str | None) -> None:
+    body = problem(client.get(f"/series{query}"), 400, parameter)
+    if named:
+        assert named in body["detail"]
+
+
+# -- /sources -----------------------------------------------------------------------------------------------
+
+def test_sources_list_terms_attribution_and_what_each_published(client: TestClient, settings: Settings) -> None:
+    found = sources(client)
+    catalog = json.loads((settings.geodata_dir / "sources.json").read_text())["sources"]
+    assert set(found) >= {s["slug"] for s in catalog}
+    for expected in catalog:
+        row = found[expected["slug"]]
+        assert (row["name"], row["kind"], row["affiliation"], row["url"], row["terms"], row["attribution"]) == (
+            expected["name"], expected["kind"], expected["side"], expected["url"], expected["terms"],
+            expected["attribution"])
+        assert row["terms"] and row["attribution"]  # every source says how its data may be used and credited
+    assert (found["example"]["kind"], found["example"]["series"], found["example"]["first_observed"],
+            found["example"]["last_observed"]) == ("example", 5, "2024-08-12", "2024-11-22")
+    # The figures the examples illustrate stay their sources' own; the seed holds no map of theirs.
+    assert all((found[slug]["series"], found[slug]["first_observed"]) == (0, None)
+               for slug in ("syrskyi", "isw", "ru-mod-tass", "deepstatemap"))
+    assert "GPL-3.0" in found["deepstatemap"]["terms"]
+    assert found["deepstatemap"]["attribution"] == "DeepStateMap (deepstatemap.live)"
+    assert list(found) == sorted(found)
+
+
+def test_sources_count_series_and_observed_days(seeded: Connection, client: TestClient) -> None:
+    add_same_ground_pair(seeded)
+    add_observations(seeded, "isw", "RU", "assessed", "kursk-ru-advances", [date(2024, 8, 30)])
+    found = sources(client)
+    assert (found["deepstatemap"]["series"], found["deepstatemap"]["first_observed"],
+            found["deepstatemap"]["last_observed"]) == (2, "2024-09-01", "2024-09-10")
+    assert (found["isw"]["series"], found["isw"]["first_observed"], found["isw"]["last_observed"]) == (
+        1, "2024-08-30", "2024-08-30")
+    assert found["syrskyi"]["series"] == 0 and found["example"]["series"] == 5
+
+
+def test_sources_csv_and_unknown_parameters(client: TestClient) -> None:
+    response = client.get("/sources?f=csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    reader = csv.DictReader(io.StringIO(response.text))
+    table = {r["slug"]: r for r in reader}
+    assert reader.fieldnames == SOURCE_COLUMNS
+    assert table["example"]["series"] == "5" and table["example"]["kind"] == "example"
+    problem(client.get("/sources?source=isw"), 400, "source")
