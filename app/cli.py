@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from app import auth
@@ -40,6 +41,15 @@ err = Console(stderr=True)
 def _settings(ctx: typer.Context) -> Settings:
     settings: Settings = ctx.obj
     return settings
+
+
+def _read(ctx: typer.Context, query: Callable[[Connection], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows a query of app/db returns, on a connection of its own."""
+    engine = make_engine(_settings(ctx))
+    with engine.connect() as conn:
+        rows = query(conn)
+    engine.dispose()
+    return rows
 
 
 def _cluster(settings: Settings) -> EmbeddedCluster:
@@ -204,10 +214,7 @@ def list_profiles(ctx: typer.Context) -> None:
 @app.command("sources")
 def list_sources(ctx: typer.Context) -> None:
     """List the sources (as GET /sources does): slug, name, kind, series and the days observed."""
-    engine = make_engine(_settings(ctx))
-    with engine.connect() as conn:
-        rows = catalog.source_rows(conn)
-    engine.dispose()
+    rows = _read(ctx, catalog.source_rows)
     table = Table("slug", "name", "kind", "series", "first", "last", title="sources")
     for r in rows:
         table.add_row(r["slug"], r["name"], r["kind"], str(r["series"]), str(r["first_observed"] or "—"),
@@ -271,10 +278,7 @@ def token_create(
 @token_app.command("list")
 def token_list(ctx: typer.Context) -> None:
     """List the tokens (names, scopes, when made and revoked; never the secrets)."""
-    engine = make_engine(_settings(ctx))
-    with engine.connect() as conn:
-        rows = tokens.list_tokens(conn)
-    engine.dispose()
+    rows = _read(ctx, tokens.list_tokens)
     table = Table("name", "scope", "created", "revoked", title="API tokens")
     for row in rows:
         table.add_row(row["name"], row["scope"], f"{row['created_at']:%Y-%m-%d %H:%M}",

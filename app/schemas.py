@@ -194,3 +194,14 @@ WRITABLE: dict[str, Writable] = {w.name: w for w in (
     Writable("events", events, EventIn),
     Writable("reported-figures", figures, ReportedFigureIn),
 )}
+
+
+class SeriesPatch(BaseModel):
+    """An editor's description of a claim series: what people read, and which series it yields to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    same_ground_as: str | None = Field(default=None, max_length=400, description=(
+        "Key of the preferred series of the same source over the same ground; empty string to clear."))
+    notes: str | None = Field(default=None, max_length=10_000)

@@ -12,19 +12,20 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pyproj import Geod
-from shapely.geometry import Polygon, shape
+from shapely.geometry import Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, text
 
@@ -32,7 +33,9 @@ from app.auth import create_token
 from app.db.engine import make_engine
 from app.db.models import claim_key, series_key
 from app.main import create_app
+from app.services.importer import discover, import_file
 from app.services.migrate import upgrade
+from app.services.profiles import load_profile
 from app.services.seed import seed
 from app.settings import PROJECT_ROOT, Settings
 
@@ -52,6 +55,9 @@ EXAMPLE_SERIES = {
     "example/UA/claimed/syrskyi": "Example: Syrskyi's claimed area, drawn to his figures",
 }
 SYRSKYI_EXAMPLE = "example/UA/claimed/syrskyi"
+# The editors' Sudzha (geodata/places.geojson), inside the first case's Kursk oblast, RU territory by default.
+SUDZHA = (35.271, 51.191)
+CASE = "kursk-incursion"
 SHARED_DATA = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 DOCS = PROJECT_ROOT / "docs"
 
@@ -66,6 +72,11 @@ def write_geojson(path: Path, *features: dict[str, Any]) -> Path:
     """A FeatureCollection of ``features`` written to ``path``."""
     path.write_text(json.dumps({"type": "FeatureCollection", "features": list(features)}))
     return path
+
+
+def around(lon: float, lat: float, radius: float = 0.03) -> Polygon:
+    """A disc of ``radius`` degrees (0.03: about 2–3 km) around a point: an area that covers one town alone."""
+    return Point(lon, lat).buffer(radius, quad_segs=16)
 
 
 def shared_data(*parts: str) -> Path:
@@ -98,10 +109,31 @@ def ring_km2(ring: list[list[float]]) -> float:
     return km2(Polygon(ring))
 
 
+def km_from_line(line: BaseGeometry, points: Iterable[tuple[float, float]], step: float = 0.002) -> list[float]:
+    """pyproj's geodesic distance (km) from each lon/lat point to a line densified every ``step`` degrees."""
+    parts = getattr(line, "geoms", [line])
+    xs, ys = (np.concatenate(axis) for axis in zip(*(part.segmentize(step).xy for part in parts), strict=True))
+    found = []
+    for lon, lat in points:
+        distances = GEOD.inv(np.full(xs.shape, lon), np.full(ys.shape, lat), xs, ys)[2]
+        found.append(float(distances.min()) / 1000)
+    return found
+
+
 def pyproj_km2(path: Path) -> float:
     """The summed geodesic area of a GeoJSON file's features (null geometries skipped), in km²."""
     features = json.loads(path.read_text())["features"]
     return sum(km2(shape(f["geometry"])) for f in features if f["geometry"])
+
+
+def import_folder(conn: Connection, folder: str, profile: str) -> int:
+    """Import every file of ../shared/data/<folder> with a shipped profile; each must be imported (not unchanged
+    or rejected). Returns how many files that was (skips when the folder is absent)."""
+    plan = load_profile(profile)
+    files = discover([shared_data(folder)])
+    outcomes = {path.name: import_file(conn, path, plan).outcome for path in files}
+    assert set(outcomes.values()) == {"imported"}, outcomes
+    return len(files)
 
 
 # -- rows -------------------------------------------------------------------------------------------------------
@@ -196,6 +228,14 @@ def rows(client: TestClient, url: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["rows"]
     return found
+
+
+def case_ground(client: TestClient, key: str = CASE) -> BaseGeometry:
+    """A case's ground as /cases?f=geojson gives it (5 decimals), with Shapely."""
+    response = client.get("/cases?f=geojson")
+    assert response.status_code == 200, response.text
+    found = {f["id"]: shape(f["geometry"]) for f in response.json()["features"]}
+    return found[key]
 
 
 def bearer(conn: Connection, settings: Settings, name: str, scope: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Numeric, cast, func, select
+from sqlalchemy import ColumnElement, Connection, Double, Numeric, cast, func, select
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -43,7 +43,7 @@ def upsert_case(conn: Connection, definition: dict[str, Any], position: int) -> 
 def case_list(conn: Connection) -> list[dict[str, Any]]:
     """Every case, the default first: key, title, description, days, km², view, key places, territory."""
     stmt = (select(cases.c.key, cases.c.title, cases.c.description, cases.c.starts_on, cases.c.ends_on,
-                   func.round(cast(cases.c.area_km2, Numeric), 1).label("area_km2"),
+                   cast(func.round(cast(cases.c.area_km2, Numeric), 1), Double).label("area_km2"),
                    cases.c.view, cases.c.key_places, cases.c.territory, cases.c.recipe,
                    func.ST_AsGeoJSON(cases.c.geom, 5).label("geojson"))
             .order_by(cases.c.position, cases.c.key))

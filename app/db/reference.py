@@ -75,7 +75,13 @@ def normalized(name: str) -> str:
 
 
 def _similar(a: str, b: str) -> bool:
-    return bool(a and b) and (a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8)
+    """Alike enough to be a typo or a shortening of the other: most of one is the other (so "deepstate" is
+    close to "deepstatemap", but "isw" is not close to "atlantiswatch")."""
+    if not (a and b):
+        return False
+    shorter, longer = sorted((a, b), key=len)
+    contained = shorter in longer and len(shorter) >= 0.6 * len(longer)
+    return contained or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
 def resolve_source(conn: Connection, given: str, parameter: str = "source") -> str | None:
@@ -129,3 +135,8 @@ def describe_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
         values = {c: row[c] for c in ("title", "same_ground_as", "notes") if row.get(c) is not None}
         if values:
             conn.execute(update(series).where(series.c.key == row["key"]).values(**values))
+
+
+def edit_series(conn: Connection, key: str, values: dict[str, Any]) -> None:
+    """Set a series' title, notes or preference (a reference row, like a source's name: not versioned)."""
+    conn.execute(update(series).where(series.c.key == key).values(**values))

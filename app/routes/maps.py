@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from app.cache import Cached, cached_response
 from app.db import asof, maplayers, towns
 from app.db.cases import case_list
+from app.db.models import EXAMPLE
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter
 from app.formats import HTML
@@ -175,9 +176,15 @@ def compare(
 def landing_html(request: Request, conn: Connection) -> Cached:
     """The analysts' start page: pick a date, open a map; links for GIS tools."""
     days = maplayers.data_days(conn, None, None, asof.Filters())
+    examples_only = not days  # then open the maps on the illustrative examples, and say so
+    if examples_only:
+        days = maplayers.data_days(conn, None, None, asof.Filters(source=[EXAMPLE]))
     context: dict[str, Any] = {
         "first_day": days[0].isoformat() if days else None, "last_day": days[-1].isoformat() if days else None,
-        "day_count": len(days), "sources": maplayers.source_list(conn),
+        "day_count": len(days), "sources": maplayers.source_list(conn), "cases": case_list(conn),
+        "examples_only": examples_only and bool(days), "catalogue": {
+            "sources": request.url_for("sources").path, "series": request.url_for("series").path,
+            "cases": request.url_for("cases").path},
         "snapshot_url": request.url_for("snapshot").path, "timeline_url": request.url_for("timeline").path,
         "compare_url": request.url_for("compare").path, "collections_url": request.url_for("collections").path,
         "api_url": request.url_for("api").path, "docs_url": "/docs", "conformance_url":

@@ -23,7 +23,7 @@ from app.db import asof, features, history, tokens
 from app.errors import NotFound
 from app.formats import GEOJSON, JSON
 from app.params import DEFAULT_LIMIT, Limit, Offset, parse_instant
-from app.schemas import WRITABLE, ReportedFigureIn, Writable
+from app.schemas import WRITABLE, ReportedFigureIn, SeriesPatch, Writable
 from app.services import writes
 
 router = APIRouter(tags=["editing"])
@@ -159,6 +159,17 @@ def reported_figure(request: Request, key: str) -> Response:
     if found is None:
         raise NotFound(f"no current reported figure '{key}'")
     return Response(orjson.dumps(found), media_type=JSON, headers={"ETag": history.version_tag(ids)})
+
+
+# -- claim series ------------------------------------------------------------------------------------------
+
+@router.patch("/series/{key:path}", status_code=204, response_class=Response, summary="Describe a claim series")
+def describe_series(request: Request, caller: WriterDep, key: str, patch: SeriesPatch) -> Response:
+    """Set a series' title (what maps, tables and CSV show), notes, or the preferred series over the same ground
+    it yields to (`same_ground_as`, empty to clear). Audited under the token name."""
+    with _transaction(request) as conn:
+        writes.describe_series(conn, caller, key, patch)
+    return Response(status_code=204)
 
 
 # -- audit ------------------------------------------------------------------------------------------------

@@ -16,8 +16,15 @@ from sqlalchemy import Connection
 
 from app.auth import Caller
 from app.db import history, reference, tokens
-from app.errors import Conflict, InvalidParameter, PreconditionFailed, PreconditionRequired, Unprocessable
-from app.schemas import Writable, WriteBody
+from app.errors import (
+    Conflict,
+    InvalidParameter,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
+from app.schemas import SeriesPatch, Writable, WriteBody
 from app.services.geometry import prepare_geometry
 
 
@@ -104,3 +111,21 @@ def retract(conn: Connection, caller: Caller, writable: Writable, key: str, if_m
     _check_version(if_match, ids, key, "GET it again")
     history.close_rows(conn, writable.table, ids)
     tokens.record(conn, caller.name, "retract", writable.name, key, ids, {"reason": reason})
+
+
+def describe_series(conn: Connection, caller: Caller, key: str, patch: SeriesPatch) -> None:
+    """Give a claim series a title, notes, or the series it yields to (audited); 404/422 naming the problem."""
+    known = reference.series_keys(conn)
+    if key not in known:
+        raise NotFound(f"no series '{key}' (see /series)")
+    values = patch.model_dump(exclude_unset=True)
+    target = values.get("same_ground_as")
+    if target == "":
+        values["same_ground_as"] = None
+    elif target is not None and (target not in known or target == key or target.split("/")[0] != key.split("/")[0]):
+        raise Unprocessable(f"same_ground_as: '{target}' is not another series of the same source",
+                            field="same_ground_as")
+    if not values:
+        raise Unprocessable("nothing to change: give title, same_ground_as or notes", field="body")
+    reference.edit_series(conn, key, values)
+    tokens.record(conn, caller.name, "correct", "series", key, [], values)

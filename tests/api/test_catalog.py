@@ -1,4 +1,5 @@
-"""The catalogue: who publishes (`/sources`) and the claim series they publish (`/series`), by name."""
+"""The catalogue: who publishes (`/sources`), the claim series they publish (`/series`), by name, and the cases
+(`/cases`): the ground a question is about, checked against the regions and the border with Shapely and pyproj."""
 
 from __future__ import annotations
 
@@ -9,10 +10,24 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
 from app.settings import Settings
-from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_observations, every, prefer, problem
+from tests.helpers import (
+    CASE,
+    EXAMPLE_SERIES,
+    GEOD,
+    SYRSKYI_EXAMPLE,
+    add_observations,
+    case_ground,
+    every,
+    km2,
+    km_from_line,
+    prefer,
+    problem,
+)
 
 SERIES_COLUMNS = ["id", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
                   "observations", "median_gap_days", "preferred", "same_ground_as", "notes"]
@@ -156,3 +171,96 @@ def test_sources_csv_and_unknown_parameters(client: TestClient) -> None:
     assert reader.fieldnames == SOURCE_COLUMNS
     assert table["example"]["series"] == "5" and table["example"]["kind"] == "example"
     problem(client.get("/sources?source=isw"), 400, "source")
+
+
+# -- /cases -------------------------------------------------------------------------------------------------
+
+def geometries(client: TestClient, collection: str) -> dict[str, BaseGeometry]:
+    """A collection's current features by key, with Shapely."""
+    features = client.get(f"/collections/{collection}/items?limit=1000").json()["features"]
+    return {f["properties"]["key"]: shape(f["geometry"]) for f in features}
+
+
+def test_cases_list_the_kursk_incursion_first_with_what_it_is(client: TestClient) -> None:
+    body = client.get("/cases").json()
+    assert body["default"] == CASE
+    first = body["cases"][0]
+    assert first["key"] == CASE
+    assert "Kursk" in first["title"] and "Kursk oblast" in first["description"]
+    assert "30 km" in first["description"] and "Sumy" in first["description"]
+    assert (first["starts_on"], first["ends_on"]) == ("2024-08-06", None)
+    assert first["territory"] == {"kursk-oblast": "RU", "ukraine": "UA"}
+    assert 29_997 < first["area_km2"] < 29_997 + 262 * 30  # the oblast and a band along a 262 km border
+    assert set(first["view"]) == {"lat", "lon", "zoom"} and first["view"]["zoom"] >= 8
+    ground = case_ground(client)
+    assert ground.covers(Point(first["view"]["lon"], first["view"]["lat"]))  # the maps open on the case
+    places = geometries(client, "places")
+    assert "sudzha" in first["key_places"] and set(first["key_places"]) <= set(places)
+    assert all(ground.covers(places[key]) for key in first["key_places"])
+    assert client.get("/cases").headers["content-type"] == "application/json"
+
+
+def test_cases_as_geojson_give_each_case_its_ground(client: TestClient) -> None:
+    response = client.get("/cases?f=geojson")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/geo+json"
+    body = response.json()
+    assert body["type"] == "FeatureCollection" and body["numberReturned"] == len(body["features"]) >= 1
+    listed = client.get("/cases").json()["cases"]
+    assert [f["id"] for f in body["features"]] == [c["key"] for c in listed]
+    [first] = [f for f in body["features"] if f["id"] == CASE]
+    assert first["properties"]["area_km2"] == listed[0]["area_km2"]  # a number in both, as every km² we serve
+    assert first["properties"] == listed[0]  # the same description as the JSON list
+    assert first["geometry"]["type"] == "MultiPolygon" and shape(first["geometry"]).is_valid
+    problem(client.get("/cases?f=csv"), 400, "f")
+    problem(client.get("/cases?case=kursk-incursion"), 400, "case")
+
+
+def test_the_case_ground_is_kursk_oblast_and_its_area_is_geodesic(client: TestClient) -> None:
+    ground = case_ground(client)
+    regions = geometries(client, "regions")
+    kursk, ukraine = regions["kursk-oblast"], regions["ukraine"]
+    assert ground.buffer(1e-4).covers(kursk)  # the whole oblast (the ground's outline has 5 decimals)
+    assert km2(ground.intersection(kursk)) == pytest.approx(km2(kursk), rel=0.001)
+    # Beyond the oblast, only Ukraine (of Belgorod and Bryansk oblasts, at most where Ukraine's coarse outline
+    # overlaps theirs).
+    beyond = ground.difference(kursk.buffer(1e-4))
+    assert beyond.area > 0 and ukraine.buffer(1e-3).covers(beyond)
+    places = geometries(client, "places")
+    assert not ground.covers(places["belgorod"]) and ground.covers(places["sumy"])
+    [listed] = [c for c in client.get("/cases").json()["cases"] if c["key"] == CASE]
+    assert listed["area_km2"] == pytest.approx(km2(ground), rel=0.005)
+
+
+def test_the_case_ground_holds_a_30_km_band_of_ukraine_along_the_kursk_sumy_border(client: TestClient) -> None:
+    ground = case_ground(client)
+    regions = geometries(client, "regions")
+    kursk, inside_ukraine = regions["kursk-oblast"], regions["ukraine"].buffer(-0.02)  # away from its coarse edge
+    border = geometries(client, "lines")["kursk-sumy-border"]
+    vertices = list(getattr(border, "geoms", [border])[0].coords)
+    chosen = vertices[:: max(1, len(vertices) // 24)]
+
+    def away(km: float) -> list[tuple[float, float]]:
+        """Points ``km`` south, south-west and west of the chosen border vertices that lie in Ukraine."""
+        found = []
+        for lon, lat in chosen:
+            for azimuth in (180, 225, 270):
+                x, y, _ = GEOD.fwd(lon, lat, azimuth, km * 1000)
+                if inside_ukraine.covers(Point(x, y)) and not kursk.buffer(0.02).covers(Point(x, y)):
+                    found.append((x, y))
+        return found
+
+    near = away(25)
+    assert len(near) >= 10
+    assert all(d <= 25.01 for d in km_from_line(border, near))
+    assert [p for p in near if not ground.covers(Point(p))] == []
+    # 40 km from a vertex may still be within 30 km of another stretch of the winding border: keep the points
+    # that pyproj puts more than 32 km from all of it.
+    candidates = away(40)
+    far = [p for p, d in zip(candidates, km_from_line(border, candidates), strict=True) if d > 32]
+    assert len(far) >= 5
+    assert [p for p in far if ground.covers(Point(p))] == []
+    # The band's outline in Ukraine is 30 km from the border (PostGIS buffers on the ellipsoid; pyproj measures).
+    band = ground.difference(kursk.buffer(0.02))
+    outline = [xy for part in getattr(band, "geoms", [band]) for xy in part.exterior.coords
+               if inside_ukraine.covers(Point(xy))]
+    assert max(km_from_line(border, outline)) == pytest.approx(30, abs=0.3)

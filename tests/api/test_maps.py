@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +14,19 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, text
 
 from app.services.maps import esc
-from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_control_area, add_place, problem
+from tests.helpers import (
+    CASE,
+    EXAMPLE_SERIES,
+    SUDZHA,
+    SYRSKYI_EXAMPLE,
+    add_control_area,
+    add_observations,
+    add_place,
+    around,
+    every,
+    problem,
+    rows,
+)
 
 PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline", "/maps/timeline?start=2024-08-01&end=2024-09-30",
          "/maps/compare?from=2024-08-20&to=2024-11-20", "/app", "/docs"]
@@ -170,6 +184,7 @@ def test_browser_landing_page_is_html_and_clients_still_get_json(seeded: Connect
     page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.headers["content-type"].startswith("text/html") and "/maps/snapshot" in page.text
     assert "Data from <b>2024-09-03</b>" in page.text  # the first day with data: the examples' are not
+    assert "examples-only" not in page.text and 'value="example"' not in page.text
     assert client.get("/", headers={"Accept": "application/json"}).json()["links"]
     assert client.get("/?f=html").headers["content-type"].startswith("text/html")
 
@@ -188,3 +203,111 @@ def test_browser_landing_page_is_html_and_clients_still_get_json(seeded: Connect
 ])
 def test_bad_parameters_are_400_problems(client: TestClient, url: str, parameter: str) -> None:
     problem(client.get(url), 400, parameter)
+
+
+def test_landing_page_with_only_the_seed_opens_the_maps_on_the_examples_and_says_so(client: TestClient) -> None:
+    page = client.get("/app").text
+    assert "id='examples-only'" in page and "illustrative examples" in page
+    assert page.count('<input type="hidden" name="source" value="example">') == 3  # snapshot, timeline, compare
+    assert "2024-08-12</b>" not in page and "2024-08-12 to 2024-11-22" in page  # the examples' days
+    assert "/sources" in page and "/series" in page and "/cases" in page
+
+
+# -- cases, stale areas, holders by default ------------------------------------------------------------------
+
+CASE_PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline?start=2024-08-01&end=2024-12-31",
+              "/maps/compare?from=2024-08-20&to=2024-11-20"]
+SALIENT = "deepstatemap/UA/assessed/kursk-salient"
+SALIENT_TITLE = "DeepStateMap — ground held by Ukraine, assessed (kursk-salient)"
+
+
+def case_line(page: str) -> str:
+    """The line under a map page's heading that says which ground it shows."""
+    found = re.search(r"<div class='fl-case' id='fl-case'>(.*?)</div>", page)
+    assert found, "no case line in the title panel"
+    return html.unescape(found.group(1))
+
+
+def tab_title(page: str) -> str:
+    found = re.search(r"<title>(.*?)</title>", page)
+    assert found
+    return html.unescape(found.group(1))
+
+
+def popup(page: str, name: str) -> str:
+    """A settlement's popup markup, by the name it starts with."""
+    found = re.search(rf"<b>{re.escape(name)}</b>.*?</div>`\)", page)
+    assert found, f"no popup for {name}"
+    return found.group(0)
+
+
+def area_layers(page: str) -> list[tuple[dict[str, Any], str]]:
+    """Each GeoJSON layer of a page: the style its styler returns, and its tooltip as text."""
+    found = []
+    for block in re.split(r"(?=function geo_json_\w+_styler)", page)[1:]:
+        style = re.search(r"return (\{.*?\});", block)
+        tooltip = re.search(r"bindTooltip\(\s*`(.*?)`", block, re.DOTALL)
+        assert style and tooltip
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", tooltip.group(1))).split())
+        found.append((json.loads(style.group(1)), text))
+    return found
+
+
+@pytest.mark.parametrize("url", CASE_PAGES)
+def test_map_pages_say_which_ground_they_show_and_cut_their_figures_to(client: TestClient, url: str) -> None:
+    [case, *_] = client.get("/cases").json()["cases"]
+    default = client.get(url)
+    assert default.status_code == 200, default.text
+    assert case_line(default.text) == f"{case['title']}: areas and figures cut to its ground ({case['description']})"
+    assert tab_title(default.text).startswith(f"Frontline: {case['title']}: ")
+    named = client.get(f"{url}&case={case['key']}").text
+    assert case_line(named) == case_line(default.text)
+    uncut = client.get(f"{url}&case=none")
+    assert uncut.status_code == 200, uncut.text
+    assert case_line(uncut.text) == "Every claim, uncut (no case)"
+    assert tab_title(uncut.text).startswith("Frontline: every claim, uncut: ")
+    body = problem(client.get(f"{url}&case=atlantis"), 400, "case")
+    assert "atlantis" in body["detail"] and case["key"] in body["detail"] and "none" in body["detail"]
+
+
+def test_the_case_decides_the_towns_drawn_and_the_km2_shown(seeded: Connection, client: TestClient) -> None:
+    # ISW's area crossing from Kursk oblast into Belgorod oblast, outside the case.
+    add_control_area(seeded, "isw/RU/assessed/test-cross/2024-09-11", source="isw", side="RU", layer="test-cross",
+                     day="2024-09-11", coords=[[35.6, 50.8], [36.6, 50.8], [36.6, 51.2], [35.6, 51.2], [35.6, 50.8]])
+    cut = rows(client, f"/stats/area?date=2024-09-15&case={CASE}")[0]["area_km2"]
+    full = rows(client, "/stats/area?date=2024-09-15")[0]["area_km2"]
+    assert cut < 0.9 * full
+    default = client.get("/maps/snapshot?date=2024-09-15").text
+    uncut = client.get("/maps/snapshot?date=2024-09-15&case=none").text
+    assert f"{cut:,.1f}" in title_panel(default) and f"{full:,.1f}" not in title_panel(default)
+    assert f"{full:,.1f}" in title_panel(uncut) and f"{cut:,.1f}" not in title_panel(uncut)
+    # Settlements of the case only (Belgorod is in none); every one without a case.
+    assert "<b>Sudzha</b>" in default and "<b>Belgorod</b>" not in default
+    assert "<b>Sudzha</b>" in uncut and "<b>Belgorod</b>" in uncut
+
+
+def test_a_stale_area_is_an_outline_as_of_its_day(seeded: Connection, client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", every(date(2024, 9, 1), 10))
+    stale = client.get("/maps/snapshot?date=2024-10-10").text  # 30 days after the last of a daily series
+    [(style, tooltip)] = [(s, t) for s, t in area_layers(stale) if SALIENT_TITLE in t]
+    assert style["fillOpacity"] == 0 and style["weight"] > 0  # the outline alone
+    assert "as of 2024-09-10 (30 days before: stale)" in tooltip and "observed" not in tooltip
+    assert "id='fl-stale-note'" in stale and "outline only: stale" in html.unescape(stale)
+    fresh = client.get("/maps/snapshot?date=2024-09-12").text  # 2 days after it
+    [(style, tooltip)] = [(s, t) for s, t in area_layers(fresh) if SALIENT_TITLE in t]
+    assert style["fillOpacity"] > 0 and "observed 2024-09-10" in tooltip and "as of" not in tooltip
+    assert "fl-stale-note" not in fresh
+    [feature] = client.get("/control?date=2024-10-10").json()["features"]
+    assert (feature["properties"]["stale"], feature["properties"]["age_days"]) == (True, 30)
+
+
+def test_settlement_popup_says_when_a_holder_is_by_default(seeded: Connection, client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [date(2024, 8, 20)])  # north of it
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [date(2024, 8, 21)],
+                     geometry=around(*SUDZHA))
+    row = f"<td title='{SALIENT}'>{SALIENT_TITLE}</td>"
+    by_default = popup(client.get("/maps/snapshot?date=2024-08-20").text, "Sudzha")
+    assert f"{row}<td>RU (by default)</td><td>assessed</td><td>—</td><td>2024-08-20</td>" in by_default
+    held = popup(client.get("/maps/snapshot?date=2024-08-21").text, "Sudzha")
+    assert f"{row}<td>UA</td><td>assessed</td><td>2024-08-21</td><td>2024-08-21</td>" in held
+    assert "by default" not in held

@@ -1,4 +1,5 @@
-"""Settlements: who held a place on a day, per source, and the periods each holder held it."""
+"""Settlements: who held a place on a day, per series (holder, by default or explicitly), and the periods each
+holder held it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import Point, shape
 from sqlalchemy import Connection
 
-from tests.helpers import EXAMPLE_SERIES, SYRSKYI_EXAMPLE, add_observations, add_place, problem, rows
+from tests.helpers import (
+    CASE,
+    EXAMPLE_SERIES,
+    SUDZHA,
+    SYRSKYI_EXAMPLE,
+    add_observations,
+    add_place,
+    around,
+    case_ground,
+    problem,
+    rows,
+)
 
 CONTROL_COLUMNS = ("series", "title", "source", "side", "status", "layer", "holds", "observed_on", "age_days",
                    "held_since")
@@ -66,3 +79,60 @@ def test_examples_are_left_out_of_place_answers_unless_asked_for(seeded: Connect
 def test_bad_place_requests_are_clear_problems(client: TestClient, url: str, status: int,
                                                parameter: str | None) -> None:
     problem(client.get(url), status, parameter)
+
+
+# -- who holds a town: the series' side, the grey zone, or the territory's own side by default ----------------
+
+SALIENT = "deepstatemap/UA/assessed/kursk-salient"
+GREY = "deepstatemap/-/unknown/unknown"
+KRASNOPILLYA = (35.25965, 50.77458)  # a GeoNames town of Sumy oblast, inside the case's 30 km band
+DAY = date(2024, 8, 20)
+
+
+def holders(client: TestClient, place: str, query: str = "") -> dict[str, tuple[bool, str | None, bool]]:
+    """Per series: (holds, holder, by_default) of a place on DAY."""
+    found = rows(client, f"/places/{place}/control?date={DAY}&source=deepstatemap,isw{query}")
+    return {r["series"]: (r["holds"], r["holder"], r["by_default"]) for r in found}
+
+
+def test_the_town_band_place_lies_where_this_module_says(client: TestClient) -> None:
+    ground = case_ground(client)
+    regions = {f["properties"]["key"]: shape(f["geometry"])
+               for f in client.get("/collections/regions/items").json()["features"]}
+    town = shape(client.get("/collections/places/items/krasnopillya").json()["geometry"])
+    assert town.equals_exact(Point(KRASNOPILLYA), 1e-5)
+    assert ground.covers(town) and regions["ukraine"].covers(town) and not regions["kursk-oblast"].covers(town)
+    belgorod = shape(client.get("/collections/places/items/belgorod").json()["geometry"])
+    assert not ground.covers(belgorod)
+
+
+def test_a_series_covering_a_town_holds_it_explicitly(seeded: Connection, client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [DAY], geometry=around(*SUDZHA))
+    assert holders(client, "sudzha") == {SALIENT: (True, "UA", False)}
+    body = client.get(f"/places/sudzha/control?date={DAY}&source=deepstatemap").json()
+    assert set(body["rows"][0]) >= {"holder", "by_default"}
+
+
+def test_a_one_sided_series_that_does_not_cover_a_town_leaves_it_to_its_territory(seeded: Connection,
+                                                                                  client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [DAY])  # north of Sudzha
+    # Kursk oblast is Russia's in the case; the band of Sumy oblast Ukraine's; Belgorod is in no case.
+    assert holders(client, "sudzha") == {SALIENT: (False, "RU", True)}
+    assert holders(client, "krasnopillya") == {SALIENT: (False, "UA", True)}
+    assert holders(client, "belgorod") == {SALIENT: (False, None, False)}
+    assert holders(client, "sudzha", f"&case={CASE}") == {SALIENT: (False, "RU", True)}
+    problem(client.get(f"/places/sudzha/control?date={DAY}&case=atlantis"), 400, "case")
+
+
+def test_the_same_sources_grey_zone_makes_a_town_unknown(seeded: Connection, client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [DAY])  # not over any town
+    add_observations(seeded, "deepstatemap", None, "unknown", "unknown", [DAY], geometry=around(*KRASNOPILLYA))
+    assert holders(client, "krasnopillya") == {SALIENT: (False, "unknown", False), GREY: (True, "unknown", False)}
+    # Sudzha is outside the grey zone: the territory's side, by default; the grey zone says nothing of it.
+    assert holders(client, "sudzha") == {SALIENT: (False, "RU", True), GREY: (False, None, False)}
+
+
+def test_another_sources_grey_zone_does_not_make_a_town_unknown(seeded: Connection, client: TestClient) -> None:
+    add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [DAY])
+    isw_grey = add_observations(seeded, "isw", None, "contested", "test-grey", [DAY], geometry=around(*SUDZHA))
+    assert holders(client, "sudzha") == {SALIENT: (False, "RU", True), isw_grey: (True, "unknown", False)}

@@ -5,6 +5,7 @@ Every expected figure is computed here, independently of PostGIS, from the files
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ from sqlalchemy import Connection
 from app.services.importer import discover, import_file
 from app.services.profiles import load_profile
 from app.settings import Settings
-from tests.helpers import km2, pyproj_km2, shared_data
+from tests.helpers import CASE, import_folder, km2, pyproj_km2, shared_data
 
 KURSK_BOX = (33.5, 50.6, 37.5, 52.5)
 PUBLICATIONS = {"2024-08-20": "1724184993.geojson", "2024-09-01": "1725222208.geojson"}
@@ -151,3 +152,58 @@ def test_the_full_publications_occupied_layer_yields_to_the_daily_snapshots(clie
     assert listed[daily]["preferred"] is True
     features = client.get("/control?date=2024-09-01&source=deepstatemap&side=RU").json()["features"]
     assert [f["properties"]["series"] for f in features] == [daily]
+
+
+# -- towns changing hands, and the size of the default map, on the real archive --------------------------------
+
+def publication_day(path: Path) -> date:
+    return datetime.fromtimestamp(int(path.stem), UTC).date()
+
+
+def expected_change(files: list[Path], point: Point, start: date, end: date) -> tuple[bool, bool, date]:
+    """From the files alone: does DeepStateMap's UA-held ground in Kursk cover the point on ``start`` and on
+    ``end`` (by the latest publication on or before each), and the first publication day of the later state."""
+    covers = {publication_day(p): raw_polygons(p, "dismissed", "#01579b").covers(point) for p in files}
+    days = sorted(covers)
+    before = max((d for d in days if d <= start), default=None)
+    after = max(d for d in days if d <= end)
+    held_before = covers[before] if before else False
+    changed_on = after
+    for day in reversed([d for d in days if (before is None or d > before) and d <= end]):
+        if covers[day] != covers[after]:
+            break
+        changed_on = day
+    return held_before, covers[after], changed_on
+
+
+def test_sudzha_is_taken_on_2024_08_16_and_retaken_by_march_2025(client: TestClient, seeded: Connection) -> None:
+    files = import_raw(seeded)
+    found = {}
+    for start, end in (("2024-08-01", "2024-09-01"), ("2025-02-01", "2025-03-31")):
+        held_before, held_after, changed_on = expected_change(files, PLACES["sudzha"], date.fromisoformat(start),
+                                                              date.fromisoformat(end))
+        rows = client.get(f"/stats/settlements?from={start}&to={end}&case={CASE}").json()["rows"]
+        [sudzha] = [r for r in rows if r["place"] == "sudzha"]
+        # Where the UA-held ground does not cover it, Sudzha is Russia's by default (Kursk oblast is RU
+        # territory in the case).
+        holder = {True: "UA", False: "RU"}
+        assert (sudzha["series"], sudzha["from_holder"], sudzha["to_holder"], sudzha["changed_on"],
+                sudzha["by_default"]) == (SALIENT, holder[held_before], holder[held_after], changed_on.isoformat(),
+                                          True), start
+        found[start] = (sudzha["from_holder"], sudzha["to_holder"], sudzha["changed_on"])
+    assert found["2024-08-01"] == ("RU", "UA", "2024-08-16")
+    assert found["2025-02-01"][:2] == ("UA", "RU")
+
+
+def test_the_default_snapshot_of_the_archive_stays_small(client: TestClient, seeded: Connection) -> None:
+    imported = {folder: import_folder(seeded, folder, profile) for folder, profile in (
+        ("deepstate-raw", "deepstate-raw"), ("deepstate", "deepstate-daily"), ("isw-kursk", "isw-kursk"),
+        ("isw-kursk-later", "isw-kursk"))}
+    assert all(imported.values()), imported
+    drawn = client.get(f"/control?date=2025-03-14&case={CASE}").json()["features"]
+    titles = {f["properties"]["series_title"] for f in drawn}
+    assert {f["properties"]["source"] for f in drawn} == {"deepstatemap", "isw"}
+    page = client.get("/maps/snapshot?date=2025-03-14")
+    assert page.status_code == 200, page.text
+    assert all(html.escape(t, quote=False) in page.text for t in titles)  # every series drawn, by title
+    assert len(page.content) < 200_000, f"{len(page.content):,} bytes with {imported} files imported"

@@ -10,19 +10,25 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import LineString, Point, shape
+from shapely.geometry import LineString, Point, Polygon, box, shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from app.services.importer import ImportOptions, import_file
 from tests.helpers import (
+    CASE,
     EXAMPLE_SERIES,
     GEOD,
     SQUARE,
+    SUDZHA,
     SYRSKYI_EXAMPLE,
     add_control_area,
     add_observations,
+    around,
+    case_ground,
     every,
     km2,
+    km_from_line,
     prefer,
     problem,
     pyproj_km2,
@@ -372,3 +378,203 @@ def test_titles_are_made_from_source_side_status_and_layer_when_none_is_given(se
     seeded.execute(text("UPDATE series SET title = 'ISW: Russian advances' "
                         "WHERE key = 'isw/RU/assessed/kursk-ru-advances'"))
     assert rows(client, "/stats/area?date=2024-09-01&source=isw")[0]["title"] == "ISW: Russian advances"
+
+
+# -- cases: figures cut to the ground a question is about ----------------------------------------------------
+
+# An example series beside the seed's that crosses the case's edge: Kursk oblast, Belgorod oblast, and Sumy oblast
+# within and beyond the 30 km band (the seed's examples all lie inside the case). Observed twice, so it changes.
+STRADDLE = "example/RU/assessed/test-straddle"
+STRADDLE_SHAPES = {date(2024, 9, 1): box(35.0, 50.55, 36.2, 51.1), date(2024, 10, 1): box(35.1, 50.45, 36.4, 51.2)}
+OUTSIDE = "example/RU/assessed/test-belgorod"  # wholly in Belgorod oblast, outside the case
+CASE_DAYS = ["2024-08-20", "2024-09-15", "2024-10-20", "2024-11-22"]
+
+
+def add_case_examples(conn: Connection) -> None:
+    for day, geometry in STRADDLE_SHAPES.items():
+        add_observations(conn, "example", "RU", "assessed", "test-straddle", [day], geometry=geometry)
+    add_observations(conn, "example", "RU", "assessed", "test-belgorod", [date(2024, 9, 1)],
+                     geometry=around(36.59, 50.6, 0.1))
+
+
+def whole(client: TestClient, day: str) -> dict[str, BaseGeometry]:
+    """Each example series' latest observation on the day, uncut, by series."""
+    features = client.get(f"/control?date={day}&source=example").json()["features"]
+    return {f["properties"]["series"]: shape(f["geometry"]) for f in features}
+
+
+def test_control_with_a_case_cuts_each_area_to_its_ground(seeded: Connection, client: TestClient) -> None:
+    add_case_examples(seeded)
+    ground = case_ground(client)
+    tolerance = ground.buffer(1e-4)  # the outlines come with 5 decimals
+    for day in CASE_DAYS:
+        uncut = whole(client, day)
+        body = client.get(f"/control?date={day}&source=example&case={CASE}").json()
+        assert body["case"] == CASE and body["numberReturned"] == len(body["features"])
+        cut = {f["properties"]["series"]: f for f in body["features"]}
+        assert set(cut) == set(uncut) - {OUTSIDE}, day  # an area wholly outside the ground is left out
+        for key, found in cut.items():
+            geometry = shape(found["geometry"])
+            assert tolerance.covers(geometry), (day, key)
+            expected = km2(uncut[key].intersection(ground))
+            assert found["properties"]["area_km2"] == pytest.approx(expected, rel=0.01), (day, key)
+            assert km2(geometry) == pytest.approx(expected, rel=0.01), (day, key)
+    # The straddling area loses much of itself, measured on the part inside.
+    [straddle] = [f for f in client.get(f"/control?date=2024-10-01&case={CASE}&series={STRADDLE}").json()["features"]]
+    full = km2(STRADDLE_SHAPES[date(2024, 10, 1)])
+    assert 0.2 * full < straddle["properties"]["area_km2"] < 0.8 * full
+
+
+def test_area_and_series_with_a_case_equal_the_intersections(seeded: Connection, client: TestClient) -> None:
+    add_case_examples(seeded)
+    ground = case_ground(client)
+
+    def expected(day: str) -> dict[str, float]:
+        return {key: km2(geometry.intersection(ground)) for key, geometry in whole(client, day).items()}
+
+    for day in CASE_DAYS:
+        found = {r["series"]: r["area_km2"] for r in rows(client, f"/stats/area?date={day}&source=example&case={CASE}")}
+        assert found == {key: pytest.approx(km2_, rel=0.01, abs=0.01) for key, km2_ in expected(day).items()}, day
+    assert rows(client, f"/stats/area?date=2024-10-01&series={OUTSIDE}&case={CASE}")[0]["area_km2"] == 0
+    body = client.get(f"/stats/area/series?start=2024-08-20&end=2024-11-22&step=month&source=example&case={CASE}"
+                      ).json()
+    assert body["case"] == CASE and body["region"] is None
+    by_day: dict[str, dict[str, float]] = {}
+    for row in body["rows"]:
+        by_day.setdefault(row["day"], {})[row["series"]] = row["area_km2"]
+    assert list(by_day) == ["2024-08-20", "2024-09-20", "2024-10-20", "2024-11-20"]
+    for day, found in by_day.items():
+        assert found == {key: pytest.approx(km2_, rel=0.01, abs=0.01) for key, km2_ in expected(day).items()}, day
+
+
+def test_changes_with_a_case_are_those_of_the_parts_inside(seeded: Connection, client: TestClient) -> None:
+    add_case_examples(seeded)
+    ground = case_ground(client)
+    before_day, after_day = "2024-09-15", "2024-11-22"
+    before, after = whole(client, before_day), whole(client, after_day)
+    body = client.get(f"/stats/changes?from={before_day}&to={after_day}&source=example&case={CASE}").json()
+    assert body["case"] == CASE
+    totals = {t["series"]: t for t in body["totals"]}
+    assert set(totals) == set(before) | set(after)
+    empty = Polygon()
+    for key, total in totals.items():
+        inside_before = before.get(key, empty).intersection(ground)
+        inside_after = after.get(key, empty).intersection(ground)
+        for field, geometry in (("before_km2", inside_before), ("after_km2", inside_after),
+                                ("gained_km2", inside_after.difference(inside_before)),
+                                ("lost_km2", inside_before.difference(inside_after))):
+            assert total[field] == pytest.approx(km2(geometry), rel=0.01, abs=0.05), (key, field)
+    assert totals[STRADDLE]["gained_km2"] > 100 and totals[OUTSIDE]["before_km2"] == pytest.approx(0, abs=1e-6)
+    tolerance = ground.buffer(1e-4)
+    assert body["features"] and all(tolerance.covers(shape(f["geometry"])) for f in body["features"])
+    uncut = client.get(f"/stats/changes?from={before_day}&to={after_day}&series={STRADDLE}").json()["totals"]
+    assert uncut[0]["gained_km2"] > totals[STRADDLE]["gained_km2"] * 1.2
+
+
+def test_depth_with_a_case_is_measured_on_the_ground_inside(seeded: Connection, client: TestClient) -> None:
+    add_case_examples(seeded)
+    border = shape(client.get("/collections/lines/items/kursk-sumy-border").json()["geometry"])
+    day = "2024-10-20"
+    found = {r["series"]: r for r in rows(client, f"/stats/depth?date={day}&side=RU&source=example&case={CASE}")}
+    uncut = {r["series"]: r for r in rows(client, f"/stats/depth?date={day}&side=RU&source=example")}
+    assert set(found) == set(uncut) - {OUTSIDE} and STRADDLE in found
+    cut = {f["properties"]["series"]: shape(f["geometry"]) for f in client.get(
+        f"/control?date={day}&side=RU&source=example&case={CASE}").json()["features"]}
+    for key, row in found.items():
+        [at_point] = km_from_line(border, [(row["lon"], row["lat"])])
+        assert row["depth_km"] == pytest.approx(at_point, rel=0.01), key
+        assert cut[key].buffer(1e-4).covers(Point(row["lon"], row["lat"])), key
+        # The farthest vertex of the part inside (outline densified every ~1 km), measured with pyproj.
+        outline = [xy for part in getattr(cut[key], "geoms", [cut[key]]) for xy in
+                   part.exterior.segmentize(0.01).coords]
+        assert row["depth_km"] == pytest.approx(max(km_from_line(border, outline)), rel=0.01), key
+    assert found[STRADDLE]["depth_km"] < uncut[STRADDLE]["depth_km"] - 5  # the uncut area reaches farther
+
+
+CASE_URLS = ["/control?date=2024-08-20", "/stats/area?date=2024-08-20",
+             "/stats/area/series?start=2024-08-01&end=2024-08-31", "/stats/changes?from=2024-08-01&to=2024-08-31",
+             "/stats/depth?date=2024-08-20&side=UA", "/stats/settlements?from=2024-08-01&to=2024-08-31"]
+
+
+@pytest.mark.parametrize("url", CASE_URLS)
+def test_an_unknown_case_is_a_400_naming_the_cases(client: TestClient, url: str) -> None:
+    body = problem(client.get(f"{url}&case=atlantis"), 400, "case")
+    assert "atlantis" in body["detail"] and CASE in body["detail"]
+    assert client.get(f"{url}&case={CASE}").status_code == 200
+
+
+@pytest.mark.parametrize("url", [u for u in CASE_URLS if u.startswith(("/stats/area", "/stats/changes",
+                                                                         "/stats/depth"))])
+def test_a_region_and_a_case_together_are_a_400(client: TestClient, url: str) -> None:
+    body = problem(client.get(f"{url}&case={CASE}&region=kursk-oblast"), 400, "case")
+    assert "region" in body["detail"]
+
+
+# -- /stats/settlements: the towns whose holder changed ------------------------------------------------------
+
+SALIENT = "deepstatemap/UA/assessed/kursk-salient"
+SETTLEMENT_COLUMNS = ["place", "name", "series", "title", "from_holder", "from_observed_on", "to_holder",
+                      "to_observed_on", "changed_on", "by_default"]
+
+
+def add_salient(conn: Connection, elsewhere: list[date], over_sudzha: list[date]) -> None:
+    """DeepStateMap's UA-held ground: a square north of Sudzha (covering no town) on some days, a disc around
+    Sudzha alone on others."""
+    add_observations(conn, "deepstatemap", "UA", "assessed", "kursk-salient", elsewhere)
+    add_observations(conn, "deepstatemap", "UA", "assessed", "kursk-salient", over_sudzha, geometry=around(*SUDZHA))
+
+
+def changed(client: TestClient, query: str) -> list[dict]:  # type: ignore[type-arg]
+    body = client.get(f"/stats/settlements?{query}")
+    assert body.status_code == 200, body.text
+    return [{k: r[k] for k in SETTLEMENT_COLUMNS} for r in body.json()["rows"]]
+
+
+def test_settlements_name_a_town_taken_with_the_day_its_first_covering_observation(seeded: Connection,
+                                                                                 client: TestClient) -> None:
+    add_salient(seeded, [date(2024, 8, 10), date(2024, 8, 13)], [date(2024, 8, 16), date(2024, 8, 20),
+                                                                  date(2024, 8, 27)])
+    title = "DeepStateMap — ground held by Ukraine, assessed (kursk-salient)"
+    taken = {"place": "sudzha", "name": "Sudzha", "series": SALIENT, "title": title, "from_holder": "RU",
+             "to_holder": "UA", "to_observed_on": "2024-08-27", "changed_on": "2024-08-16", "by_default": True}
+    # Before the series' first observation, Sudzha is Russia's by default (Kursk oblast is RU territory).
+    assert changed(client, f"from=2024-08-01&to=2024-09-01&case={CASE}") == [{**taken, "from_observed_on": None}]
+    # After an observation that does not cover it: still Russia's by default, as that observation says.
+    assert changed(client, f"from=2024-08-14&to=2024-09-01&case={CASE}") == [
+        {**taken, "from_observed_on": "2024-08-13"}]
+    assert changed(client, "from=2024-08-14&to=2024-08-16") == [
+        {**taken, "from_observed_on": "2024-08-13", "to_observed_on": "2024-08-16"}]  # case optional
+    # No change between two days on which the series covers it, nor between two on which it does not.
+    assert changed(client, f"from=2024-08-17&to=2024-09-01&case={CASE}") == []
+    assert changed(client, f"from=2024-08-10&to=2024-08-15&case={CASE}") == []
+    table = list(csv.DictReader(io.StringIO(client.get(f"/stats/settlements?from=2024-08-01&to=2024-09-01"
+                                                       f"&case={CASE}&f=csv").text)))
+    assert [(r["place"], r["series"], r["from_holder"], r["to_holder"], r["changed_on"]) for r in table] == [
+        ("sudzha", SALIENT, "RU", "UA", "2024-08-16")]
+    assert list(table[0]) == SETTLEMENT_COLUMNS
+
+
+def test_settlements_name_a_town_lost_and_leave_out_the_examples(seeded: Connection, client: TestClient) -> None:
+    add_salient(seeded, [date(2024, 8, 27), date(2024, 9, 3)], [date(2024, 8, 16), date(2024, 8, 20)])
+    assert changed(client, f"from=2024-08-18&to=2024-09-10&case={CASE}") == [
+        {"place": "sudzha", "name": "Sudzha", "series": SALIENT,
+         "title": "DeepStateMap — ground held by Ukraine, assessed (kursk-salient)", "from_holder": "UA",
+         "from_observed_on": "2024-08-16", "to_holder": "RU", "to_observed_on": "2024-09-03",
+         "changed_on": "2024-08-27", "by_default": True}]
+    body = client.get(f"/stats/settlements?from=2024-08-18&to=2024-09-10&case={CASE}").json()
+    assert (body["from"], body["to"], body["case"]) == ("2024-08-18", "2024-09-10", CASE)
+    # The examples (Syrskyi's claim covers Sudzha from 2024-08-12) only when asked for.
+    examples = changed(client, f"from=2024-08-01&to=2024-09-01&case={CASE}&source=example")
+    assert {(r["place"], r["series"], r["to_holder"], r["changed_on"]) for r in examples if r["place"] == "sudzha"
+            } == {("sudzha", SYRSKYI_EXAMPLE, "UA", "2024-08-12")}
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("from=2024-08-01&to=2024-09-01&case=atlantis", "case"),
+    ("from=2024-09-01&to=2024-08-01", "from"),
+    ("from=2024-08-01", "to"),
+    ("from=2024-08-01&to=2024-09-01&region=kursk-oblast", "region"),
+    ("from=2024-08-01&to=2024-09-01&f=xlsx", "f"),
+])
+def test_bad_settlement_requests_are_400_problems(client: TestClient, query: str, parameter: str) -> None:
+    problem(client.get(f"/stats/settlements?{query}"), 400, parameter)

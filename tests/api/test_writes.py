@@ -204,3 +204,77 @@ def test_audit_says_who_wrote_what_to_admins_only(client: TestClient, seeded: Co
     entries = client.get("/admin/audit?token=editor-a", headers=admin).json()["entries"]
     assert [(e["token_name"], e["action"], e["collection"], e["key"]) for e in entries] == [
         ("editor-a", "create", "places", "test-hamlet")]
+
+
+# -- claim series: titles and preferences from an editor ------------------------------------------------------
+
+def test_an_editor_titles_a_series_and_sets_which_it_yields_to(seeded: Connection, settings: Settings,
+                                                               client: TestClient) -> None:
+    headers = bearer(seeded, settings, "series-editor", "write")
+    syrskyi, deepstate = "example/UA/claimed/syrskyi", "example/UA/assessed/deepstatemap"
+    assert client.patch(f"/series/{syrskyi}", json={"title": "Claimed by Syrskyi (example)"}).status_code == 401
+    assert client.patch(f"/series/{syrskyi}", headers=headers,
+                        json={"title": "Claimed by Syrskyi (example)"}).status_code == 204
+    listed = {s["id"]: s for s in client.get("/series?source=example").json()["series"]}
+    assert listed[syrskyi]["title"] == "Claimed by Syrskyi (example)"
+    rows = client.get("/stats/area?date=2024-08-27&source=example").json()["rows"]
+    assert [r["title"] for r in rows if r["series"] == syrskyi] == ["Claimed by Syrskyi (example)"]
+
+    assert client.patch(f"/series/{syrskyi}", headers=headers, json={"same_ground_as": deepstate}).status_code == 204
+    listed = {s["id"]: s for s in client.get("/series?source=example").json()["series"]}
+    assert listed[syrskyi]["preferred"] is False and listed[syrskyi]["same_ground_as"] == deepstate
+    assert syrskyi not in {r["series"] for r in client.get("/stats/area?date=2024-11-22&source=example").json()["rows"]}
+    assert client.patch(f"/series/{syrskyi}", headers=headers, json={"same_ground_as": ""}).status_code == 204
+    assert client.get("/series?source=example").json()["series"][0]["same_ground_as"] is None
+    entries = seeded.execute(text("SELECT action, key FROM audit_log WHERE collection = 'series'")).all()
+    assert [tuple(e) for e in entries] == [("correct", syrskyi)] * 3
+
+
+@pytest.mark.parametrize(("key", "body", "status", "field"), [
+    ("example/UA/claimed/nope", {"title": "x"}, 404, None),
+    ("example/UA/claimed/syrskyi", {"same_ground_as": "example/UA/claimed/syrskyi"}, 422, "same_ground_as"),
+    ("example/UA/claimed/syrskyi", {"same_ground_as": "nope/UA/claimed/-"}, 422, "same_ground_as"),
+    ("example/UA/claimed/syrskyi", {}, 422, "body"),
+    ("example/UA/claimed/syrskyi", {"title": ""}, 422, "title"),
+    ("example/UA/claimed/syrskyi", {"colour": "red"}, 422, "colour"),
+])
+def test_bad_series_edits_are_refused_and_change_nothing(seeded: Connection, settings: Settings, client: TestClient,
+                                                         key: str, body: dict[str, Any], status: int,
+                                                         field: str | None) -> None:
+    headers = bearer(seeded, settings, "series-editor", "write")
+    before = client.get("/series?source=example").json()
+    found = problem(client.patch(f"/series/{key}", headers=headers, json=body), status)
+    if field:
+        assert found["field"] == field
+    assert client.get("/series?source=example").json() == before
+
+
+@pytest.mark.parametrize("given", ["DeepStateMap", "DeepState Map", "deep-state-map", "deepstatemap"])
+def test_a_source_is_named_by_slug_or_name_and_stored_by_slug(client: TestClient, seeded: Connection,
+                                                             settings: Settings, given: str) -> None:
+    writer = bearer(seeded, settings, "editor-a", "write")
+    created = client.post("/collections/control-areas/items", json=area(source=given), headers=writer)
+    assert created.status_code == 201, created.text
+    assert created.json()["properties"]["source"] == "deepstatemap"
+    assert created.json()["properties"]["series"] == "deepstatemap/RU/assessed/editor-test"
+    stored = seeded.execute(text(
+        "SELECT s.slug FROM control_areas a JOIN sources s ON s.id = a.source_id WHERE a.layer = 'editor-test'"
+    )).scalars().all()
+    assert stored == ["deepstatemap"]
+    assert seeded.execute(text("SELECT count(*) FROM sources WHERE slug <> 'deepstatemap' AND "
+                               "lower(name) LIKE '%deep%'")).scalar_one() == 0  # no second DeepStateMap
+
+
+@pytest.mark.parametrize(("given", "named"), [("DeepStateMaps", "deepstatemap"), ("Deep State", "deepstatemap"),
+                                              ("Frontline editor", "frontline-editors")])
+def test_a_near_miss_of_a_source_is_a_422_naming_it(client: TestClient, seeded: Connection, settings: Settings,
+                                                   given: str, named: str) -> None:
+    writer = bearer(seeded, settings, "editor-a", "write")
+    before = counts(seeded)
+    answer = problem(client.post("/collections/control-areas/items", json=area(source=given), headers=writer), 422)
+    assert answer["field"] == "source" and given in answer["detail"] and named in answer["detail"]
+    assert counts(seeded) == before
+    body = place()
+    body["properties"]["source"] = "Kharkiv Observer"
+    unknown = problem(client.post("/collections/places/items", json=body, headers=writer), 422)
+    assert unknown["field"] == "source" and "deepstatemap (DeepStateMap)" in unknown["detail"]  # the sources there are

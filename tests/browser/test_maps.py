@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
@@ -186,6 +187,53 @@ def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder,
     assert "UA" in text_
 
 
+# -- settlement labels -------------------------------------------------------------------------------------
+
+ZOOM = """() => window[Object.keys(window).find(k => k.startsWith("map_"))].getZoom()"""
+MINOR_TOWN = "glushkovo"  # a GeoNames town of Kursk oblast, inside the case, not one of its key places
+
+
+def label(page: Page, name: str) -> Locator:
+    """The permanent label of the settlement named exactly ``name``."""
+    return page.locator(".leaflet-tooltip.fl-label").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+
+
+def test_town_names_are_shown_without_a_click(page: Page, recorder: Recorder, live_server: LiveServer,
+                                              api: httpx.Client) -> None:
+    [case, *_] = get(api, "/cases")["cases"]
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
+    wait_for(page, ".leaflet-tooltip.fl-label", recorder)
+    assert page.evaluate(ZOOM) == case["view"]["zoom"]  # the case's own view
+    sudzha = label(page, "Sudzha")
+    expect(sudzha).to_be_visible()
+    box, frame = sudzha.bounding_box(), page.locator(".folium-map").bounding_box()
+    assert box and frame and box["width"] > 0
+    assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]  # on the map, in view
+    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"]
+    assert page.locator(".leaflet-popup").count() == 0  # nothing was clicked
+    assert recorder.page_errors == []
+
+
+@pytest.mark.parametrize(("zoom", "shown"), [(8, False), (9, True), (10, True)])
+def test_minor_town_names_are_shown_from_zoom_9(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                api: httpx.Client, zoom: int, shown: bool) -> None:
+    [case, *_] = get(api, "/cases")["cases"]
+    town = get(api, f"/collections/places/items/{MINOR_TOWN}")
+    assert MINOR_TOWN not in case["key_places"]
+    lon, lat = town["geometry"]["coordinates"]
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}#map={zoom}/{lat}/{lon}")
+    wait_for(page, ".leaflet-tooltip.fl-label", recorder)
+    assert page.evaluate(ZOOM) == zoom
+    minor = label(page, town["properties"]["name"])
+    expect(minor).to_have_count(1)
+    if shown:
+        expect(minor).to_be_visible()
+    else:
+        expect(minor).to_be_hidden()
+    expect(label(page, "Sudzha")).to_be_visible()  # a key place of the case, at every zoom
+    assert recorder.page_errors == []
+
+
 # -- timeline ----------------------------------------------------------------------------------------------
 
 def test_timeline_settlement_popup_says_who_holds_it_on_the_day_shown(page: Page, recorder: Recorder,
@@ -300,7 +348,10 @@ def test_landing_page_form_opens_the_snapshot_of_the_chosen_day(page: Page, reco
     page.fill("#snapshot-form input[name=date]", chosen)
     with page.expect_navigation():
         page.click("#snapshot-form button[type=submit]")
-    assert page.url.startswith(f"{live_server.url}/maps/snapshot?date={chosen}")
+    opened = httpx.URL(page.url)
+    assert opened.path == "/maps/snapshot" and opened.params["date"] == chosen
+    # Only the seed is loaded here: the landing page says so and opens the maps on the examples.
+    assert opened.params.get("source") == "example"
     expect(page.locator("#fl-day")).to_have_text(chosen)
     wait_for(page, PATHS, recorder)
     assert recorder.page_errors == []
