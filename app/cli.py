@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from app import auth
+from app import auth, cli_fetch
 from app.db import catalog, tokens
 from app.db.engine import database_url, make_engine
 from app.embedded import EmbeddedCluster
@@ -122,13 +122,15 @@ def prestart(
     ctx: typer.Context,
     wait: Annotated[float, typer.Option(help="Seconds to wait for an external database.")] = 60.0,
 ) -> None:
-    """Everything before serving: start the embedded cluster (if used), wait for the database, migrate, seed."""
+    """Everything before serving: start the embedded cluster (if used), wait for the database, migrate, seed,
+    and on a store with no real claims fetch the Kursk case's public archives (FRONTLINE_FETCH_ON_START)."""
     settings = _settings(ctx)
     if settings.uses_embedded_db:
         db_start(ctx)
     _wait_for_database(settings, wait)
     migrate(ctx)
     seed(ctx)
+    cli_fetch.first_run(settings)
 
 
 def _wait_for_database(settings: Settings, seconds: float) -> None:
@@ -311,6 +313,10 @@ def serve(
     settings = _settings(ctx)
     uvicorn.run("app.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 reload=reload)
+
+
+app.command("archives")(cli_fetch.archives)
+app.command("fetch")(cli_fetch.fetch)
 
 
 def main() -> None:

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 
+    fetch_on_start: bool = Field(default=True, description=(
+        "`prestart` (make run) fetches the Kursk case's public archives when no real claims are stored."))
+    fetch_mirror: str | None = Field(default=None, description=(
+        "Base URL of a mirror of the public archives, laid out like the repositories (for `fetch` on start)."))
+
     production: bool = Field(default=False, description=(
         "Production mode: the app refuses to start while secret_key is the development default."))
     secret_key: str = Field(default=DEV_SECRET, min_length=16, description=(

@@ -23,6 +23,10 @@ from app.services.seed import seed
 from app.settings import Settings
 from tests.helpers import LiveServer, new_temp_dir, seeded_app, serving
 
+# Tests never reach the public archives: a `prestart` (make run's first step) would otherwise fetch them on a
+# store without real claims. The fetch tests turn it on against a local mirror.
+os.environ["FRONTLINE_FETCH_ON_START"] = "false"
+
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
