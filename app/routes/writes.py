@@ -150,17 +150,6 @@ def correct_figure(request: Request, caller: WriterDep, feature_id: str, figure:
 _add_common(_FIGURES, "/reported-figures/{feature_id:path}", create_figure, "/reported-figures", correct_figure)
 
 
-@router.get("/reported-figures/{key:path}", name="reported_figure", summary="One reported figure")
-def reported_figure(request: Request, key: str) -> Response:
-    """A reported figure's current version, with its version tag (for If-Match)."""
-    with request.app.state.connect() as conn:
-        found = asof.figure_by_key(conn, key)
-        ids = history.current_rows(conn, _FIGURES.table, key)
-    if found is None:
-        raise NotFound(f"no current reported figure '{key}'")
-    return Response(orjson.dumps(found), media_type=JSON, headers={"ETag": history.version_tag(ids)})
-
-
 # -- claim series ------------------------------------------------------------------------------------------
 
 @router.patch("/series/{key:path}", status_code=204, response_class=Response, summary="Describe a claim series")
