@@ -149,9 +149,11 @@ class Fetcher:
     """Downloads archive files into the cache, from the public host or from a mirror."""
 
     def __init__(self, data_dir: Path, mirror: str | None = None, client: httpx.Client | None = None,
-                 attempts: int = 4, backoff: float = 0.5) -> None:
+                 attempts: int = 4, backoff: float = 0.5, github: tuple[str, str] = (GITHUB_RAW, GITHUB_API)
+                 ) -> None:
         self.data_dir = data_dir
         self.mirror = mirror.rstrip("/") + "/" if mirror else None
+        self.github_raw, self.github_api = github  # the public hosts (a test may stand in for them)
         self.client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True,
                                              headers={"User-Agent": "frontline-fetch"})
         self.attempts = attempts
@@ -162,7 +164,7 @@ class Fetcher:
         """A file's URL: the mirror's, else GitHub's raw host."""
         if self.mirror:
             return urljoin(self.mirror, path)
-        return f"{GITHUB_RAW}/{archive.repository}/{archive.ref}/{path}"
+        return f"{self.github_raw}/{archive.repository}/{archive.ref}/{path}"
 
     # -- what there is -----------------------------------------------------------------------------------
 
@@ -182,9 +184,12 @@ class Fetcher:
             found = [(n, archive.day_of(n)) for n in sorted(names)]
             return [Remote(f"{archive.directory}/{n}", d, self.url(archive, f"{archive.directory}/{n}"))
                     for n, d in found if d]
-        api = f"{GITHUB_API}/repos/{archive.repository}/contents/{archive.directory}?ref={archive.ref}"
-        entries = orjson.loads(self._get(api))
-        listed = [(e, archive.day_of(e["name"])) for e in entries if e.get("type") == "file"]
+        # The git trees API lists a whole branch in one answer (the contents API stops at 1,000 files).
+        api = f"{self.github_api}/repos/{archive.repository}/git/trees/{archive.ref}?recursive=1"
+        prefix = archive.directory.rstrip("/") + "/"
+        entries = [e for e in orjson.loads(self._get(api)).get("tree", [])
+                   if e.get("type") == "blob" and e["path"].startswith(prefix) and "/" not in e["path"][len(prefix):]]
+        listed = [(e, archive.day_of(e["path"][len(prefix):])) for e in entries]
         return [Remote(e["path"], d, self.url(archive, e["path"]), e.get("size"), e.get("sha"))
                 for e, d in listed if d]
 
@@ -233,7 +238,7 @@ class Fetcher:
         for stale in root.rglob("*.part"):  # left by an interrupted run
             stale.unlink()
         report = FetchReport(archive.name)
-        missing = _MissingDays(root, self.mirror or GITHUB_RAW)
+        missing = _MissingDays(root, self.mirror or self.github_raw)
         remotes = self.remote_files(archive, since, until)
         report.files = len(remotes)
         wanted = [r for r in remotes if not (root / r.path).exists() and not missing.known(r)]
