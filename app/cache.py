@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.version import CHANNEL, data_version, read_version
+from app.errors import Busy
 from app.security import SecurityHeaders
 
 log = logging.getLogger("frontline")
@@ -142,11 +143,13 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return bool(if_none_match) and etag in (tag.strip() for tag in if_none_match.split(","))
 
 
-def cached_response(request: Request, build: Callable[[Connection], Cached]) -> Response:
+def cached_response(request: Request, build: Callable[[Connection], Cached], heavy: bool = False) -> Response:
     """Serve from the cache, or build, store and serve; 304 when the client's ETag is current.
 
     A database connection is taken only when needed: to read the data version while the watcher is not
-    listening, and to build a missing body.
+    listening, and to build a missing body. Building a ``heavy`` body (research answers, map pages) takes one
+    of a bounded number of slots: past them a request waits at most ``heavy_wait_s``, then gets a 503 with
+    Retry-After, so a burst of uncached questions never starves the cheap requests.
     """
     watcher: VersionWatcher | None = request.app.state.version_watcher
     with ExitStack() as stack:
@@ -169,9 +172,26 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
         cache: ResponseCache = request.app.state.cache
         entry = cache.get(version, key)
         if entry is None:
-            entry = build(connection())
+            with _slot(request, heavy):
+                entry = build(connection())
             cache.put(version, key, Cached(entry.body, entry.media_type, etag))
     return Response(entry.body, media_type=entry.media_type, headers=headers)
+
+
+@contextmanager
+def _slot(request: Request, heavy: bool) -> Iterator[None]:
+    """One of the heavy-query slots for a ``heavy`` build (nothing to take for a light one)."""
+    slots = getattr(request.app.state, "heavy", None) if heavy else None
+    if slots is None:
+        yield
+        return
+    if not slots.acquire(timeout=request.app.state.settings.heavy_wait_s):
+        raise Busy(f"every slot for heavy queries ({request.app.state.settings.heavy_queries}) stayed busy; "
+                   "try again shortly")
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 class CacheMiddleware:

@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -98,6 +99,14 @@ class ImportRejected(FrontlineError):
     title = "Import rejected"
 
 
+class Busy(FrontlineError):
+    """Every slot for heavy queries stayed taken for longer than the wait allowed: try again shortly."""
+
+    status_code = 503
+    title = "Busy"
+    retry_after = 2
+
+
 class EmbeddedDatabaseError(FrontlineError):
     """The embedded PostgreSQL cluster could not be prepared or started."""
 
@@ -120,6 +129,8 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.detail)
         headers = {"WWW-Authenticate": 'Bearer realm="frontline"'} if exc.status_code == 401 else None
+        if retry_after := getattr(exc, "retry_after", None):
+            headers = {"Retry-After": str(retry_after)}
         return problem(exc.status_code, exc.title, exc.detail, headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
@@ -144,6 +155,11 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: DBAPIError) -> JSONResponse:
+        if isinstance(exc.orig, psycopg.errors.QueryCanceled):  # the statement timeout: the request, not the db
+            log.error("%s %s: stopped by the statement timeout", request.method, request.url)
+            return problem(503, "Query too long", f"answering {request.url.path} took longer than the statement "
+                           "timeout allows (FRONTLINE_STATEMENT_TIMEOUT_S); it was stopped: narrow the request or "
+                           "try again later", {"Retry-After": "30"}, path=request.url.path)
         log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
         return problem(503, "Database unavailable", "The database cannot be reached; try again shortly.",
                        {"Retry-After": "5"})

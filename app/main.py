@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +23,7 @@ from app.settings import Settings
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the Frontline API; ``engine`` may be given (tests), otherwise one is made from ``settings``."""
     settings = settings or Settings()
-    engine = engine or make_engine(settings)
+    engine = engine or make_engine(settings, settings.statement_timeout_s or None)
     cache = ResponseCache(settings.cache_mb * 1024 * 1024)
     watcher = VersionWatcher.for_engine(engine) if settings.watch_writes else None
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.connect = engine.execution_options(isolation_level="AUTOCOMMIT").connect
     app.state.begin = engine.begin  # writes: one transaction each
     app.state.cache = cache
+    app.state.heavy = threading.BoundedSemaphore(settings.heavy_queries)  # uncached research answers at once
     app.state.version_watcher = watcher
     # Reads are open to every origin; writes from a browser only from the configured ones.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins or ["*"],

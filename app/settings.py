@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")
     migrations_dir: Path = Field(default=PROJECT_ROOT / "migrations", description="Alembic scripts.")
 
+    heavy_queries: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256, description=(
+        "Uncached research answers and map pages built at once (default: one per core); more wait."))
+    heavy_wait_s: float = Field(default=10.0, ge=0, le=600, description=(
+        "How long a request waits for a free slot before a 503 with Retry-After."))
+    statement_timeout_s: float = Field(default=30.0, ge=0, le=3600, description=(
+        "The API's statements are stopped by PostgreSQL past this many seconds (503 naming the request); 0: none."))
     fetch_on_start: bool = Field(default=True, description=(
         "`prestart` (make run) fetches the Kursk case's public archives when no real claims are stored."))
     fetch_mirror: str | None = Field(default=None, description=(

@@ -21,10 +21,16 @@ def database_url(settings: Settings) -> str:
     return url
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, statement_timeout_s: float | None = None) -> Engine:
     """A pooled engine. No pre-ping round trip per request: after a database restart the first request on a
-    dead connection fails cleanly (503), the whole pool is discarded, and later requests reconnect."""
-    engine = create_engine(database_url(settings), pool_size=10, max_overflow=10, pool_recycle=3600)
+    dead connection fails cleanly (503), the whole pool is discarded, and later requests reconnect.
+
+    ``statement_timeout_s`` (the API's) makes PostgreSQL stop any statement that runs longer.
+    """
+    connect_args = {"options": f"-c statement_timeout={int(statement_timeout_s * 1000)}"} if statement_timeout_s \
+        else {}
+    engine = create_engine(database_url(settings), pool_size=10, max_overflow=10, pool_recycle=3600,
+                           connect_args=connect_args)
     event.listen(engine, "handle_error", _connection_errors_invalidate_the_pool)
     return engine
 
@@ -33,5 +39,6 @@ def _connection_errors_invalidate_the_pool(context: ExceptionContext) -> None:
     # psycopg reports a lost server in several ways ("server closed the connection", "connection is bad",
     # "terminating connection due to administrator command"); not all are recognised as disconnects, and a
     # pool that keeps such connections fails every request after the database is back.
-    if isinstance(context.original_exception, psycopg.OperationalError):
+    error = context.original_exception
+    if isinstance(error, psycopg.OperationalError) and not isinstance(error, psycopg.errors.QueryCanceled):
         context.is_disconnect = True

@@ -34,7 +34,7 @@ def sources(request: Request, fmt: TableFormat) -> Response:
         rows = catalog.source_rows(conn)
         return table(rows, SOURCE_COLUMNS, fmt) if fmt == "csv" else json_body({"sources": rows})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/series", summary="The claim series: titles, rhythm, and which is preferred")
@@ -51,7 +51,7 @@ def series(request: Request, filters: FiltersDep, fmt: TableFormat) -> Response:
         rows = catalog.series_rows(conn, dataclasses.replace(filters, every_series=True))
         return table(rows, SERIES_COLUMNS, fmt) if fmt == "csv" else json_body({"series": rows})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/cases", summary="Cases: the ground a question is about (the first is the maps' default)",
@@ -72,4 +72,4 @@ def cases(request: Request, fmt: Annotated[str, output_format("json", "geojson")
         return json_body({"cases": [{k: v for k, v in r.items() if k != "geojson"} for r in rows],
                           "default": rows[0]["key"] if rows else None})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)

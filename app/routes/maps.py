@@ -122,7 +122,7 @@ def snapshot(
                                   features, area_rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/maps/timeline", summary="Map: a time slider over the days with data", response_class=Response,
@@ -148,7 +148,7 @@ def timeline(
                                   shown, config, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 def _filter_params(request: Request) -> dict[str, str]:
@@ -170,7 +170,7 @@ def compare(
                                  after, rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 def landing_html(request: Request, conn: Connection) -> Cached:

@@ -47,7 +47,7 @@ def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
                             "observed_on", "age_days", "held_since"),
                      fmt, {"place": place, "date": day.isoformat()})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/{place_id}/history", summary="The periods each holder held a place, per source")
@@ -60,4 +60,4 @@ def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFo
         return table(rows, ("series", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
                             "ended_by", "observations"), fmt, {"place": place})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)

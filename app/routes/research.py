@@ -47,7 +47,7 @@ def control(request: Request, day: DayDep, filters: FiltersDep, case: CaseDep,
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         return Cached(feature_collection(found, envelope), GEOJSON)
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/stats/area", summary="Area held per side and source on a day", name="area")
@@ -63,7 +63,7 @@ def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, 
         return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "case": case,
                                                "unit": "km2"})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
@@ -97,7 +97,7 @@ def area_series(
                                                "region": region, "case": case, "unit": "km2",
                                                "reported": reported})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 @router.get("/stats/changes", summary="Areas gained and lost per side between two days", response_class=Response,
@@ -120,7 +120,7 @@ def changes(
         return Cached(_change_collection(rows, totals, {"from": before, "to": after, "region": region,
                                                          "case": case}), GEOJSON)
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], asked: dict[str, Any]) -> bytes:
@@ -162,7 +162,7 @@ def depth(
                             "lat"), fmt,
                      {"date": day.isoformat(), "line": line, "region": region, "case": case, "unit": "km"})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
 
 
 SETTLEMENT_COLUMNS = ("place", "name", "series", "title", "from_holder", "from_observed_on", "to_holder",
@@ -189,4 +189,4 @@ def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, da
         return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
                                                      "case": case, "places": len(found)})
 
-    return cached_response(request, build)
+    return cached_response(request, build, heavy=True)
