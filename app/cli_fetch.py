@@ -134,12 +134,15 @@ def run_fetch(settings: Settings, chosen: list[fetching.Archive], since: date | 
     """One fetch of the archives, with progress and summary; the exit code."""
     engine = make_engine(settings) if do_import else None
     started = time.perf_counter()
+    runs: list[fetching.ArchiveRun] = []
     try:
         with _progress() as progress:
-            runs = fetching.fetch_and_import(engine, fetching.Fetcher(settings.data_dir, mirror), chosen, since,
-                                             until, settings.profiles_dir, Bar(progress))
+            fetching.fetch_and_import(engine, fetching.Fetcher(settings.data_dir, mirror), chosen, since, until,
+                                      settings.profiles_dir, Bar(progress), runs=runs)
     except fetching.Unreachable as exc:
-        err.print(f"[red]error[/]: cannot reach {exc.detail}; nothing was written")
+        done = [r.fetched.archive for r in runs if r.fetched.downloaded or r.imported]
+        kept = f"; {', '.join(done)} fetched before it stay" if done else "; nothing was written"
+        err.print(f"[red]error[/]: cannot reach {exc.detail}{kept}", soft_wrap=True)
         return 2
     finally:
         if engine is not None:
@@ -185,8 +188,9 @@ def first_run(settings: Settings) -> None:
     if real:
         return
     err.print("No real claims stored yet: fetching the Kursk case's archives (FRONTLINE_FETCH_ON_START=false "
-              "turns this off)")
+              "turns this off)", soft_wrap=True)
     code = run_fetch(settings, fetching.archives_named(list(FIRST_RUN)), *FIRST_RUN_DAYS, settings.fetch_mirror,
                      True)
     if code == 2:
-        err.print("Serving what is stored (the seed's examples); run `frontline fetch` once the network is back.")
+        err.print("Serving what is stored (the seed's examples); run `frontline fetch` once the network is back.",
+                  soft_wrap=True)

@@ -6,18 +6,25 @@ A plain module, imported by test modules and conftests alike; fixtures stay in t
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import pytest
@@ -27,7 +34,7 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from shapely.geometry import Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from app.auth import create_token
 from app.db.engine import make_engine
@@ -359,3 +366,426 @@ def screenshot(page: Page, name: str) -> None:
     """docs/<name> at 1280×800, only with FRONTLINE_SCREENSHOTS=1 (so a test run never rewrites tracked files)."""
     if os.environ.get("FRONTLINE_SCREENSHOTS") == "1":
         page.screenshot(path=str(DOCS / name))
+
+
+# -- a mirror of the public archives (frontline fetch) ----------------------------------------------------------
+
+# Where each archive keeps its files in its repository, and so on a mirror and in the cache.
+DAILY_DIR, RAW_DIR, ISW_DIR = "data", "geojsons", "docs/data/kursk_geojson"
+# Synthetic days: deepstate-daily lacks 2024-08-03 (a 404, as the real collector's gaps); one publication of
+# deepstate-raw and one ISW layer lie outside the first run's window (2024-08-01 to 2025-04-30).
+DAILY_DAYS = [date(2024, 8, 1), date(2024, 8, 2), date(2024, 8, 4), date(2024, 8, 5)]
+RAW_TIMES = [1721001600, 1723150336, 1724184993, 1725222208]  # 2024-07-15, 08-08, 08-20, 09-01 (UTC)
+ISW_DAYS = [date(2024, 9, 11), date(2024, 9, 13), date(2024, 10, 1), date(2025, 8, 20)]
+# Control areas each synthetic file makes with its archive's profile (points and other territories are skipped).
+ROWS_PER_FILE = {"deepstate-daily": 1, "deepstate-raw": 4, "isw-kursk": 2}
+PROFILE_OF = {"deepstate-daily": "deepstate-daily", "deepstate-raw": "deepstate-raw", "isw-kursk": "isw-kursk"}
+
+
+def daily_path(day: date) -> str:
+    """A deepstate-daily file's path in its repository."""
+    return f"{DAILY_DIR}/deepstatemap_data_{day:%Y%m%d}.geojson"
+
+
+def raw_path(unix: int) -> str:
+    """A deepstate-raw publication's path in its repository."""
+    return f"{RAW_DIR}/{unix}.geojson"
+
+
+def isw_path(day: date) -> str:
+    """An ISW Kursk layer's path in its repository."""
+    return f"{ISW_DIR}/{day.isoformat()}.geojson"
+
+
+def square(lon: float, lat: float, size: float = 0.1) -> list[list[float]]:
+    """A closed ring of a ``size``-degree square with its south-west corner at lon/lat."""
+    return [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+
+
+def daily_snapshot(n: int) -> dict[str, Any]:
+    """A DeepStateMap daily snapshot as cyterat/deepstate-map-data keeps it: one MultiPolygon, no properties
+    (the ``n``th day's square a little wider, so no two files are alike)."""
+    ring = [[SQUARE[0][0], SQUARE[0][1]], [SQUARE[1][0] + 0.01 * n, SQUARE[1][1]],
+            [SQUARE[2][0] + 0.01 * n, SQUARE[2][1]], [SQUARE[3][0], SQUARE[3][1]], [SQUARE[0][0], SQUARE[0][1]]]
+    return {"type": "FeatureCollection",
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+            "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon",
+                                                                             "coordinates": [[ring]]}}]}
+
+
+def raw_publication(n: int) -> dict[str, Any]:
+    """A DeepStateMap full publication in miniature: UA-held ground near Sudzha (blue 'Liberated' in Kursk
+    oblast), liberated and occupied ground in Ukraine, a grey zone, a unit (a point) and another territory."""
+    grow = 0.01 * n
+    features = [
+        feature([square(35.2, 51.2, 0.1 + grow)], name="Звільнено /// Liberated /// geoJSON.status.dismissed",
+                fill="#01579b", stroke="#01579b"),
+        feature([square(36.6, 49.6)], name="Звільнено /// Liberated 25.03 /// geoJSON.status.dismissed\n",
+                fill="#0f9d58"),
+        feature([square(37.1, 48.2, 0.2 + grow)], name="Окуповано /// Occupied /// geoJSON.status.occupied",
+                fill="#a52714"),
+        feature([square(35.35, 51.2, 0.05)], name="Статус невідомий\u00a0/// Unknown status /// geoJSON.status.unknown",
+                fill="#bcaaa4"),
+        feature([35.27, 51.19], "Point", name="Unit /// geoJSON.units.unit"),
+        feature([square(29.4, 46.8)], name="Придністров'я /// Transnistria /// geoJSON.territories.transnistria"),
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def isw_layer(day: date, n: int) -> dict[str, Any]:
+    """An ISW Kursk layer as sdspieg/war-datasets-dashboard exports it: Polygons in 3D with date, the
+    publisher's area_km2 and layer_type."""
+    def advance(lon: float, size: float) -> dict[str, Any]:
+        ring = [[x, y, 0.0] for x, y in square(lon, 51.3, size)]
+        return feature([ring], date=day.isoformat(), area_km2=round(ring_km2(square(lon, 51.3, size)) * 1.02, 2),
+                       layer_type="kursk_russian_advances")
+
+    return {"type": "FeatureCollection", "features": [advance(34.9, 0.05 + 0.005 * n), advance(35.0, 0.03)]}
+
+
+def synthetic_archives() -> dict[str, dict[str, bytes]]:
+    """The three archives' synthetic files, archive name → repository path → bytes."""
+    def encode(data: dict[str, Any]) -> bytes:
+        return json.dumps(data, ensure_ascii=False).encode()
+
+    return {
+        "deepstate-daily": {daily_path(d): encode(daily_snapshot(n)) for n, d in enumerate(DAILY_DAYS)},
+        "deepstate-raw": {raw_path(t): encode(raw_publication(n)) for n, t in enumerate(RAW_TIMES)},
+        "isw-kursk": {isw_path(d): encode(isw_layer(d, n)) for n, d in enumerate(ISW_DAYS)},
+    }
+
+
+def write_mirror(root: Path, archives: dict[str, dict[str, bytes]]) -> Path:
+    """Lay the archives' files out under ``root`` at their repository paths (as a mirror holds them)."""
+    for files in archives.values():
+        for path, body in files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_bytes(body)
+    return root
+
+
+def shared_archives() -> dict[str, dict[str, bytes]]:
+    """The real files of ../shared/data at their archives' repository paths (skips when the folder is absent):
+    deepstate/ → data/, deepstate-raw/ → geojsons/, isw-kursk/ and isw-kursk-later/ → docs/data/kursk_geojson/."""
+    layout = {"deepstate-daily": (["deepstate"], DAILY_DIR), "deepstate-raw": (["deepstate-raw"], RAW_DIR),
+              "isw-kursk": (["isw-kursk", "isw-kursk-later"], ISW_DIR)}
+    found: dict[str, dict[str, bytes]] = {}
+    for archive, (folders, directory) in layout.items():
+        found[archive] = {f"{directory}/{path.name}": path.read_bytes()
+                          for folder in folders for path in sorted(shared_data(folder).glob("*.geojson"))}
+    return found
+
+
+@dataclass
+class Fault:
+    """What a mirror does instead of serving a path: ``error`` (HTTP 500, ``times`` times or for ever),
+    ``truncated`` (half the file, with a Content-Length to match), ``body`` (another body, e.g. an HTML page),
+    ``missing`` (404), ``stall`` (answer only after ``seconds``, ``times`` times)."""
+
+    kind: str
+    times: int | None = None
+    body: bytes = b""
+    seconds: float = 0.0
+
+
+class _MirrorServer(ThreadingHTTPServer):
+    block_on_close = False  # it may be closed from one of its own handler threads ("go away")
+    mirror: Mirror
+
+
+class _MirrorHandler(SimpleHTTPRequestHandler):
+    """python -m http.server's handler (files, directory indexes), with the mirror's faults."""
+
+    server: _MirrorServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: requests are counted in ``Mirror.requests``."""
+
+    def do_GET(self) -> None:
+        """Serve, fail or go away, as the mirror says for this path."""
+        mirror = self.server.mirror
+        path = unquote(urlsplit(self.path).path).lstrip("/")
+        action = mirror.arrived(path)
+        if action is None:
+            super().do_GET()
+        elif action.kind == "go-away":
+            self._cut_off(path)
+        elif action.kind == "error":
+            self.send_error(500, "Internal Server Error")
+        elif action.kind == "missing":
+            self.send_error(404, "File not found")
+        elif action.kind == "stall":
+            time.sleep(action.seconds)  # the client has given up by now: its end of the socket is closed
+            with contextlib.suppress(OSError):
+                super().do_GET()
+        else:
+            body = action.body
+            if action.kind == "truncated":
+                whole = (mirror.root / path).read_bytes()
+                body = whole[: len(whole) // 2]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if body.startswith(b"<") else "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def _cut_off(self, path: str) -> None:
+        """Announce the whole file, send half of it, and take the whole server down before hanging up."""
+        whole = (self.server.mirror.root / path).read_bytes() if (self.server.mirror.root / path).is_file() else b""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(whole)))
+        self.end_headers()
+        self.wfile.write(whole[: len(whole) // 2])
+        self.wfile.flush()
+        self.server.shutdown()  # this is a handler thread, not the serving loop's: it waits for that to end
+        self.server.server_close()  # nothing listens any more: a retry is refused
+        self.close_connection = True
+
+
+class Mirror:
+    """A static HTTP server on 127.0.0.1 over a directory laid out like the archives' repositories, with
+    directory indexes as ``python -m http.server`` writes them. It records every request path and injects
+    faults per path; ``go_away_after(k)`` cuts the file request after the k-th off half-way and shuts the
+    server down (``start()`` brings it back on the same port)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.requests: list[str] = []
+        self.faults: dict[str, Fault] = {}
+        self.file_limit: int | None = None
+        self._lock = threading.Lock()
+        self._server: _MirrorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The mirror's base URL, as `frontline fetch --mirror` takes it."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server listens."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Mirror:
+        """Listen (again) on the mirror's port."""
+        handler = functools.partial(_MirrorHandler, directory=str(self.root))
+        self._server = _MirrorServer(("127.0.0.1", self.port), handler)
+        self._server.mirror = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening (if it still does)."""
+        if self._server is not None and self.running:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        """No faults, no requests recorded, listening."""
+        with self._lock:
+            self.requests.clear()
+            self.faults.clear()
+            self.file_limit = None
+        if not self.running:
+            self.start()
+
+    def fail(self, path: str, times: int | None = None) -> None:
+        """Answer 500 for ``path`` ``times`` times (None: always), then serve it."""
+        self.faults[path] = Fault("error", times)
+
+    def truncate(self, path: str) -> None:
+        """Serve half of ``path``, with a Content-Length that matches the half."""
+        self.faults[path] = Fault("truncated")
+
+    def replace(self, path: str, body: bytes) -> None:
+        """Serve ``body`` (200) instead of ``path``'s file."""
+        self.faults[path] = Fault("body", body=body)
+
+    def stall(self, path: str, seconds: float, times: int | None = None) -> None:
+        """Answer ``path`` only after ``seconds``, ``times`` times (None: always), then at once."""
+        self.faults[path] = Fault("stall", times, seconds=seconds)
+
+    def hide(self, path: str) -> None:
+        """Answer 404 for ``path``, even if it is listed."""
+        self.faults[path] = Fault("missing")
+
+    def go_away_after(self, files: int) -> None:
+        """Serve ``files`` file requests, then cut the next one off half-way and shut the server down."""
+        self.file_limit = files
+
+    def file_requests(self) -> list[str]:
+        """The paths of files asked for (not directory indexes), in order."""
+        return [p for p in self.requests if not p.endswith("/")]
+
+    def listings(self) -> list[str]:
+        """The directory indexes asked for, in order."""
+        return [p for p in self.requests if p.endswith("/")]
+
+    def arrived(self, path: str) -> Fault | None:
+        """Record a request; what to do instead of serving it (None: serve it)."""
+        with self._lock:
+            self.requests.append(path)
+            if self.file_limit is not None and not path.endswith("/"):
+                if len(self.file_requests()) > self.file_limit:
+                    self.file_limit = None
+                    return Fault("go-away")
+            fault = self.faults.get(path)
+            if fault is not None and fault.kind in ("error", "stall") and fault.times is not None:
+                if fault.times == 0:
+                    return None
+                fault.times -= 1
+            return fault
+
+
+@contextmanager
+def silent_host() -> Iterator[str]:
+    """A base URL on 127.0.0.1 whose port never completes a TCP handshake (its one-slot accept queue is full),
+    as a host behind a firewall that drops packets: a connection attempt times out instead of being refused."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(2):
+                filler = socket.socket()
+                filler.settimeout(0.3)
+                try:
+                    filler.connect(("127.0.0.1", port))
+                except OSError:
+                    pass
+                fillers.append(filler)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+FRONTLINE = str(Path(sys.executable).parent / "frontline")
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where a fetch writes: the database (its URL) and FRONTLINE_DATA_DIR; the command's environment."""
+
+    database_url: str
+    data_dir: Path
+    env: dict[str, str]
+
+    @classmethod
+    def at(cls, database_url: str, data_dir: Path) -> Store:
+        """A store, and `frontline`'s environment for it: no fetch on start, a wide terminal (rich wraps
+        at the terminal's width, 80 columns when it is not a terminal)."""
+        return cls(database_url, data_dir, {**os.environ, "DATABASE_URL": database_url,
+                                            "FRONTLINE_DATA_DIR": str(data_dir), "FRONTLINE_FETCH_ON_START": "false",
+                                            "COLUMNS": "200"})
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A `frontline` command's exit code, output and wall time."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        """Both outputs with runs of white space made one space (rich wraps long lines to the terminal)."""
+        return " ".join(f"{self.stdout}\n{self.stderr}".split())
+
+    def lines(self) -> list[str]:
+        """The non-blank lines of stderr."""
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+def frontline(env: dict[str, str], *args: str, timeout: float = 120) -> Ran:
+    """Run the `frontline` command as a user would, with ``env``; time it."""
+    started = time.perf_counter()
+    done = subprocess.run([FRONTLINE, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return Ran(done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
+
+
+def fetched_series(database_url: str) -> dict[str, int]:
+    """Control areas written by profile imports (the fetched archives), per claim series."""
+    return dict(_query(database_url, """
+        SELECT regexp_replace(a.key, '/[^/]*$', ''), count(*) FROM control_areas a
+        JOIN imports i ON i.id = a.import_id WHERE i.options ? 'profile' GROUP BY 1"""))
+
+
+def imported_files(database_url: str) -> list[tuple[str, str, int]]:
+    """Each profile import, sorted: (profile, file name, control areas it wrote); a file imported twice is
+    listed twice."""
+    return sorted(tuple(row) for row in _query(database_url, """
+        SELECT i.options->>'profile', i.file_name, count(a.id) FROM imports i
+        LEFT JOIN control_areas a ON a.import_id = i.id WHERE i.options ? 'profile' GROUP BY i.id"""))
+
+
+def written(database_url: str) -> tuple[int, int]:
+    """How many imports and control-area rows the database holds."""
+    [row] = _query(database_url, "SELECT (SELECT count(*) FROM imports), (SELECT count(*) FROM control_areas)")
+    return row[0], row[1]
+
+
+def _query(database_url: str, sql: str) -> list[Any]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)).all())
+    finally:
+        engine.dispose()
+
+
+def cache_of(data_dir: Path) -> dict[str, set[str]]:
+    """Every file under FRONTLINE_DATA_DIR/archives, archive name → paths inside its cache directory."""
+    root = data_dir / "archives"
+    found: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if path.is_file():
+            archive, *rest = path.relative_to(root).parts
+            found.setdefault(archive, set()).add("/".join(rest))
+    return found
+
+
+def table_rows(output: str, first: str) -> dict[str, dict[str, str]]:
+    """The rows of the rich table whose first column is headed ``first``, by their first cell: column → cell."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"\s*┃\s*{re.escape(first)}\s*┃", line))
+    headers = [cell.strip() for cell in lines[start].strip().strip("┃").split("┃")]
+    found: dict[str, dict[str, str]] = {}
+    for line in lines[start + 2:]:
+        if not line.strip().startswith("│"):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+        if cells[0]:  # not the continuation of a cell wrapped onto the next line
+            found[cells[0]] = dict(zip(headers, cells, strict=True))
+    return found
+
+
+def synthetic_series(archives: dict[str, dict[str, bytes]]) -> dict[str, int]:
+    """The control areas per claim series that importing the synthetic ``archives`` writes."""
+    daily, raw, isw = (len(archives.get(name, {})) for name in ("deepstate-daily", "deepstate-raw", "isw-kursk"))
+    expected = {"deepstatemap/RU/assessed/-": daily, "deepstatemap/UA/assessed/kursk-salient": raw,
+                "deepstatemap/UA/assessed/liberated": raw, "deepstatemap/RU/assessed/occupied": raw,
+                "deepstatemap/-/unknown/unknown": raw, "isw/RU/assessed/kursk-ru-advances": 2 * isw}
+    return {series: rows for series, rows in expected.items() if rows}
+
+
+def synthetic_imports(archives: dict[str, dict[str, bytes]]) -> list[tuple[str, str, int]]:
+    """Each synthetic file imported once, as ``imported_files`` lists it: (profile, file name, control areas)."""
+    return sorted((PROFILE_OF[name], path.rsplit("/", 1)[-1], ROWS_PER_FILE[name])
+                  for name, files in archives.items() for path in files)
+
+
+def only(archives: dict[str, dict[str, bytes]], keep: Callable[[str], bool]) -> dict[str, dict[str, bytes]]:
+    """The archives' files whose repository path ``keep`` accepts (archives left with none are dropped)."""
+    kept = {name: {p: body for p, body in files.items() if keep(p)} for name, files in archives.items()}
+    return {name: files for name, files in kept.items() if files}

@@ -196,8 +196,12 @@ class Fetcher:
     # -- getting it ----------------------------------------------------------------------------------------
 
     def _get(self, url: str) -> bytes:
-        """A body, with retries on 5xx and timeouts; Unreachable when the host cannot be reached at all."""
-        status, body = self._attempt(url, lambda: self._read(url, None))
+        """A body (a listing), with retries on 5xx and timeouts; Unreachable when the host cannot be reached at
+        all, or still fails after the retries."""
+        try:
+            status, body = self._attempt(url, lambda: self._read(url, None))
+        except _Retryable as exc:
+            raise Unreachable(f"{urlsplit(url).netloc}: {exc} for {url} after {self.attempts} attempts") from None
         if status >= 400:
             raise Unreachable(f"{urlsplit(url).netloc}: HTTP {status} for {url}")
         return body
@@ -218,8 +222,9 @@ class Fetcher:
         def once() -> tuple[int, bytes]:
             try:
                 status, body = call()
-            except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
-                raise Unreachable(f"{urlsplit(url).netloc or url}: {_cause(exc)}") from None
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+                # No answer at all (refused, unresolved, silent): the host is not there, retrying will not help.
+                raise Unreachable(f"{urlsplit(url).netloc or url}: {_cause(exc) or 'no answer to connect'}") from None
             except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError) as exc:
                 raise _Retryable(_cause(exc)) from None
             if status >= 500:
@@ -360,10 +365,15 @@ class ArchiveRun:
 
 def fetch_and_import(engine: Engine | None, fetcher: Fetcher, archives: list[Archive], since: date | None,
                      until: date | None, profiles_dir: Path | None = None, listener: Listener | None = None,
-                     on_import: Callable[[FileReport], None] | None = None) -> list[ArchiveRun]:
+                     on_import: Callable[[FileReport], None] | None = None,
+                     runs: list[ArchiveRun] | None = None) -> list[ArchiveRun]:
     """Fetch each archive's files for [since, until] (default: all it has, to today) and import every cached
-    one in that range with the archive's profile (files imported before write nothing)."""
-    runs = []
+    one in that range with the archive's profile (files imported before write nothing).
+
+    Each archive's run is appended to ``runs`` as it ends, so a caller still knows what was done when a later
+    archive's host turns out unreachable.
+    """
+    runs = [] if runs is None else runs
     for archive in archives:
         first = since or archive.first_day or date(2014, 2, 20)
         fetched = fetcher.fetch(archive, first, until or date.today(), listener)

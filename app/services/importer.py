@@ -189,8 +189,12 @@ def _without_presentation(value: Any) -> Any:
 
 
 def file_digest(path: Path, options: Plan) -> str:
-    """Hash of the file's bytes and the options (or profile) it is imported with."""
+    """Hash of the file's bytes and the options (or profile) it is imported with, and of its name when the day
+    may come from the name (two days of a daily archive can be byte-identical, and both are observations)."""
     digest = hashlib.sha256(orjson.dumps(_without_presentation(_options_json(options)), option=orjson.OPT_SORT_KEYS))
+    day_from_name = options.dates.from_.startswith("filename") if isinstance(options, Profile) else options.day is None
+    if day_from_name:
+        digest.update(b"name:" + path.name.encode())
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)

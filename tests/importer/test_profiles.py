@@ -211,3 +211,16 @@ def test_a_skip_rule_takes_no_title(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as error:
         load_profile(str(profile_file(tmp_path, broken)))
     assert "a skip rule takes no" in error.value.detail and "title" in error.value.detail
+
+
+def test_two_byte_identical_days_of_a_daily_archive_are_two_observations(seeded: Connection, tmp_path: Path) -> None:
+    # The front did not move overnight: DeepStateMap's daily file of the next day has the same bytes.
+    profile = load_profile("deepstate-daily")
+    first = write_geojson(tmp_path / "deepstatemap_data_20241001.geojson", feature([SQUARE]))
+    second = tmp_path / "deepstatemap_data_20241002.geojson"
+    second.write_bytes(first.read_bytes())
+    assert [import_file(seeded, p, profile).outcome for p in (first, second)] == ["imported", "imported"]
+    days = seeded.execute(text("SELECT lower(valid) FROM control_areas WHERE key LIKE 'deepstatemap/RU/%' "
+                               "AND superseded_at IS NULL ORDER BY 1")).scalars().all()
+    assert [d.isoformat() for d in days] == ["2024-10-01", "2024-10-02"]
+    assert import_file(seeded, second, profile).outcome == "unchanged"  # the same file again writes nothing
