@@ -789,3 +789,13 @@ def only(archives: dict[str, dict[str, bytes]], keep: Callable[[str], bool]) -> 
     """The archives' files whose repository path ``keep`` accepts (archives left with none are dropped)."""
     kept = {name: {p: body for p, body in files.items() if keep(p)} for name, files in archives.items()}
     return {name: files for name, files in kept.items() if files}
+
+
+def copy_of_geodata(settings: Settings, tmp_path: Path) -> Path:
+    """A copy of the seed geodata folder to edit (the seed reads whatever folder it is given)."""
+    edited = tmp_path / "geodata"
+    edited.mkdir()
+    for path in settings.geodata_dir.iterdir():
+        if path.is_file():
+            (edited / path.name).write_bytes(path.read_bytes())
+    return edited

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from app.services.seed import seed
 from app.settings import Settings
+from tests.helpers import copy_of_geodata
 
 
 def scalar(conn: Connection, sql: str, **params: object) -> object:
@@ -29,11 +30,7 @@ def test_seed_twice_writes_nothing_the_second_time(conn: Connection, settings: S
 def test_an_edited_seed_file_adds_a_version_and_keeps_the_old_one(conn: Connection, settings: Settings,
                                                                   tmp_path) -> None:
     seed(conn, settings.geodata_dir)
-    edited = tmp_path / "geodata"
-    edited.mkdir()
-    for path in settings.geodata_dir.iterdir():
-        if path.is_file():
-            (edited / path.name).write_bytes(path.read_bytes())
+    edited = copy_of_geodata(settings, tmp_path)
     places = json.loads((edited / "places.geojson").read_text())
     sudzha = next(f for f in places["features"] if f["properties"]["key"] == "sudzha")
     sudzha["properties"]["population"] = 5000

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 
 from app.services.seed import seed, slug
 from app.settings import Settings
-from tests.helpers import client_on, shared_data
+from tests.helpers import client_on, copy_of_geodata, shared_data
 
 GEOD = Geod(ellps="WGS84")
 UKRAINE_TOLERANCE_M = 2000  # Ukraine's outline is coarse (~830 vertices); the oblast outlines are not
@@ -146,11 +146,7 @@ def test_sudzha_is_one_place_and_plekhovo_is_still_there(seeded: Connection) -> 
 def test_editing_places_reloads_the_towns_and_changes_none(conn: Connection, settings: Settings,
                                                            tmp_path: Path) -> None:
     seed(conn, settings.geodata_dir)
-    edited = tmp_path / "geodata"
-    edited.mkdir()
-    for path in settings.geodata_dir.iterdir():
-        if path.is_file():
-            (edited / path.name).write_bytes(path.read_bytes())
+    edited = copy_of_geodata(settings, tmp_path)
     places = json.loads((edited / "places.geojson").read_text())
     places["features"][0]["properties"]["notes"] = "edited"
     (edited / "places.geojson").write_text(json.dumps(places))
@@ -161,11 +157,7 @@ def test_editing_places_reloads_the_towns_and_changes_none(conn: Connection, set
 
 def test_a_town_named_like_a_far_editors_place_gets_the_region_in_its_key(conn: Connection, settings: Settings,
                                                                            tmp_path: Path) -> None:
-    edited = tmp_path / "geodata"
-    edited.mkdir()
-    for path in settings.geodata_dir.iterdir():
-        if path.is_file():
-            (edited / path.name).write_bytes(path.read_bytes())
+    edited = copy_of_geodata(settings, tmp_path)
     places = json.loads((edited / "places.geojson").read_text())
     far = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [35.2, 51.6]},  # 50 km from GeoNames'
            "properties": {"key": "glushkovo", "name": "Glushkovo", "kind": "village", "region": "kursk-oblast",
