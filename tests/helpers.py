@@ -443,7 +443,11 @@ def isw_layer(day: date, n: int) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": [advance(34.9, 0.05 + 0.005 * n), advance(35.0, 0.03)]}
 
 
-def synthetic_archives() -> dict[str, dict[str, bytes]]:
+#: An archive mirror's content: archive name -> path in the repository -> the file's bytes.
+Archives = dict[str, dict[str, bytes]]
+
+
+def synthetic_archives() -> Archives:
     """The three archives' synthetic files, archive name → repository path → bytes."""
     def encode(data: dict[str, Any]) -> bytes:
         return json.dumps(data, ensure_ascii=False).encode()
@@ -455,7 +459,7 @@ def synthetic_archives() -> dict[str, dict[str, bytes]]:
     }
 
 
-def write_mirror(root: Path, archives: dict[str, dict[str, bytes]]) -> Path:
+def write_mirror(root: Path, archives: Archives) -> Path:
     """Lay the archives' files out under ``root`` at their repository paths (as a mirror holds them)."""
     for files in archives.values():
         for path, body in files.items():
@@ -464,7 +468,7 @@ def write_mirror(root: Path, archives: dict[str, dict[str, bytes]]) -> Path:
     return root
 
 
-def shared_archives() -> dict[str, dict[str, bytes]]:
+def shared_archives() -> Archives:
     """The real files of ../shared/data at their archives' repository paths (skips when the folder is absent):
     deepstate/ → data/, deepstate-raw/ → geojsons/, isw-kursk/ and isw-kursk-later/ → docs/data/kursk_geojson/."""
     layout = {"deepstate-daily": (["deepstate"], DAILY_DIR), "deepstate-raw": (["deepstate-raw"], RAW_DIR),

@@ -19,6 +19,7 @@ from tests.helpers import (
     RAW_DIR,
     RAW_TIMES,
     ROWS_PER_FILE,
+    Archives,
     Mirror,
     Store,
     cache_of,
@@ -38,7 +39,6 @@ from tests.helpers import (
 
 ARCHIVES = ("deepstate-daily", "deepstate-raw", "isw-kursk")
 DAILY_FIRST_DAY = date(2024, 7, 8)  # deepstate-daily's first_day in app/archives/archives.toml
-Archives = dict[str, dict[str, bytes]]
 
 
 def geojson_in_cache(store: Store) -> dict[str, set[str]]:

@@ -21,6 +21,7 @@ from tests.helpers import (
     ISW_DIR,
     PROFILE_OF,
     RAW_DIR,
+    Archives,
     Mirror,
     Store,
     cache_of,
@@ -39,7 +40,6 @@ pytestmark = pytest.mark.shared_data
 ARCHIVES = ("deepstate-daily", "deepstate-raw", "isw-kursk")
 FOLDERS = {"deepstate-daily": ["deepstate"], "deepstate-raw": ["deepstate-raw"],
            "isw-kursk": ["isw-kursk", "isw-kursk-later"]}
-Archives = dict[str, dict[str, bytes]]
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from tests.helpers import (
     ISW_DAYS,
     RAW_DIR,
     RAW_TIMES,
+    Archives,
     Mirror,
     daily_path,
     fetched_series,
@@ -41,7 +42,6 @@ from tests.helpers import (
     write_mirror,
 )
 
-Archives = dict[str, dict[str, bytes]]
 AUGUST = (date(2024, 8, 1), date(2024, 8, 5))
 
 

@@ -12,6 +12,7 @@ from tests.helpers import (
     ISW_DIR,
     RAW_DIR,
     RAW_TIMES,
+    Archives,
     Mirror,
     Store,
     cache_of,
@@ -25,7 +26,6 @@ from tests.helpers import (
     written,
 )
 
-Archives = dict[str, dict[str, bytes]]
 WINDOW = (date(2024, 8, 1), date(2025, 4, 30))
 
 
