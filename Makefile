@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test test-deps system-deps venv prestart serve lint fuzz bench bench-api bench-load geodata clean
+.PHONY: run test test-deps system-deps venv prestart serve lint fuzz bench bench-api bench-archive bench-load geodata clean
 
 run: system-deps venv ## everything: packages, venv, database, migrations, seed data, server on :8000
 	$(BIN)/frontline prestart
@@ -45,6 +45,10 @@ bench-api: system-deps venv ## items throughput against tipg and from-memory; ar
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/items_vs_tipg.py
+
+bench-archive: system-deps venv ## research endpoints uncached on ../shared/data replicated to 800 days; vs tipg; 64 heavy clients
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/archive.py
 
 bench-load: system-deps venv ## 64 concurrent readers for 30 s: errors, p50/p99, throughput (needs wrk)
 	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -qq wrk

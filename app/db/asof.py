@@ -6,6 +6,9 @@ one day; they are unioned before any area is measured, so nothing is counted twi
 geodesic (PostGIS geography on the WGS84 ellipsoid).
 
 ``known_at`` answers "what did we know at time T": versions recorded by T and not superseded by T.
+
+The unions, their areas and their cuts to regions and cases are made at write time (app.db.observed): the
+queries here pick observations and read what is stored; only comparisons of two days compute geometry.
 """
 
 from __future__ import annotations
@@ -19,9 +22,8 @@ from sqlalchemy import (
     Connection,
     Date,
     FromClause,
-    Integer,
-    Numeric,
     Select,
+    Text,
     and_,
     case,
     cast,
@@ -34,12 +36,13 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import array_agg, distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from app.db.cases import case_geom
-from app.db.features import control_properties, display_geojson, example_sources, feature_json, km
+from app.db.features import display_geojson, example_sources, feature_json, km
 from app.db.models import EXAMPLE, areas, figures, lines, regions, series, sides, sources
-from app.db.rhythm import same_series, series_stats, stale
+from app.db.observed import WHOLE, band_for, observations, shapes
+from app.db.rhythm import STALE_MIN_DAYS, same_series, series_stats, stale
 
 GROUP = ("source_id", "side_code", "status", "layer")
 STEPS = {"day": "1 day", "week": "1 week", "month": "1 month"}
@@ -149,23 +152,16 @@ def resolve_region(conn: Connection, value: str) -> str | None:
 
 
 def latest(day: date, filters: Filters) -> FromClause:
-    """Rows of each claim series' latest observation on or before ``day``."""
-    observed = func.lower(areas.c.valid)
-    rank = func.rank().over(partition_by=[areas.c[c] for c in GROUP], order_by=observed.desc())
-    ranked = select(areas, rank.label("rank")).where(*filters.where(), *filters.fresh(observed, day)).subquery()
-    return select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    """Each claim series' latest observation (app.db.observed) on or before ``day``: one row per series."""
+    o = observations
+    group = [o.c[c] for c in GROUP]
+    return (select(o).where(*filters.where(o), *filters.fresh(o.c.observed_on, day))
+            .ext(distinct_on(*group)).order_by(*group, o.c.observed_on.desc()).subquery("latest"))
 
 
-def merged(rows: FromClause) -> ColumnElement[Any]:
-    """Aggregate: the union of a group's geometries; a lone geometry is taken as it is.
-
-    Aggregates are all computed before a CASE picks its branch, so the union runs in a scalar subquery that
-    PostgreSQL evaluates only for groups of several rows (ST_Union of a 3,000-vertex DeepState day: ~17 ms).
-    """
-    others = areas.alias("merged_rows")
-    union = (select(func.ST_Union(others.c.geom))
-             .where(others.c.id == func.any(array_agg(rows.c.id))).scalar_subquery())
-    return case((func.count() == 1, array_agg(rows.c.geom)[1]), else_=union)
+def shape_of(rows: FromClause, ground: str | None) -> tuple[FromClause, ColumnElement[bool]]:
+    """The shapes table and the join condition for ``rows``' observations: whole, or cut to ``ground``."""
+    return shapes, and_(shapes.c.observation_id == rows.c.id, shapes.c.ground == (ground or WHOLE))
 
 
 def claim_area_km2(conn: Connection, key: str) -> float:
@@ -177,82 +173,92 @@ def claim_area_km2(conn: Connection, key: str) -> float:
 
 # -- control as of a day -----------------------------------------------------------------------------------
 
-def control_as_of(conn: Connection, day: date, filters: Filters, simplify: float | None = None,
+def control_as_of(conn: Connection, day: date, filters: Filters, simplify_m: float | None = None,
                   clip: str | None = None) -> list[str]:
     """GeoJSON features of every series' latest observation on or before ``day``, with its age and staleness.
 
-    ``simplify`` (degrees) thins the outlines for display; ``area_km2`` stays that of the full geometry.
-    ``clip`` (a region or case key) cuts each area to that ground; ``area_km2`` is then the part inside it.
+    One feature per series: the union of its polygons that day (``parts`` of them, ``area_ids``). Its outline
+    is simplified for display to the coarsest stored band not coarser than ``simplify_m`` metres; ``area_km2``
+    is that of the full geometry. ``clip`` (a region or case key) cuts each area to that ground; ``area_km2``
+    is then the part inside it, and a series with nothing inside is left out.
     """
     rows = latest(day, filters)
+    shape, on = shape_of(rows, clip)
     stats = series_stats()
-    age = literal(day) - func.lower(rows.c.valid)
-    properties = {**control_properties(rows), "series_title": series_title_of(rows.c.side_code, rows.c.status,
-                                                                              rows.c.layer),
-                  "age_days": age, "stale": stale(age, stats.c.median_gap_days)}
-    geom: ColumnElement[Any] = rows.c.geom
-    where: list[ColumnElement[bool]] = []
-    if clip:
-        ground = region_geom(clip)
-        geom = func.ST_Multi(func.ST_CollectionExtract(func.ST_Intersection(rows.c.geom, ground), 3))
-        properties["area_km2"] = km(func.ST_Area(func.Geography(geom)) / 1e6)
-        where = [func.ST_Intersects(rows.c.geom, ground), func.ST_IsEmpty(geom).is_(False)]
-    geojson: ColumnElement[Any] = rows.c.geojson
-    if simplify or clip:
-        geojson = display_geojson(geom, simplify or 0.0)
+    age = literal(day) - rows.c.observed_on
+    key = series_key_of(rows.c.side_code, rows.c.status, rows.c.layer)
+    properties = {
+        "series": key, "series_title": series_title_of(rows.c.side_code, rows.c.status, rows.c.layer),
+        "source": sources.c.slug, "side": rows.c.side_code, "status": rows.c.status, "layer": rows.c.layer,
+        "observed_on": rows.c.observed_on, "age_days": age, "stale": stale(age, stats.c.median_gap_days),
+        "area_km2": km(shape.c.area_km2), "ground": literal(clip, Text),
+        "key": func.concat(key, "/", rows.c.observed_on),
+        "parts": func.cardinality(rows.c.area_ids), "area_ids": rows.c.area_ids,
+        "illustrative": sources.c.kind == EXAMPLE, "recorded_at": rows.c.recorded_at,
+    }
+    band = band_for(simplify_m)
+    geojson = shape.c[f"geojson_{band}m"] if band else shape.c.geojson
     stmt = (select(feature_json(rows.c.id, geojson, properties))
-            .select_from(rows.join(sources, sources.c.id == rows.c.source_id)
+            .select_from(rows.join(shape, on).join(sources, sources.c.id == rows.c.source_id)
                          .outerjoin(stats, same_series(stats, rows)))
-            .where(*where).order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.id))
+            .where(shape.c.vertices > 0).order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.layer))
     return list(conn.execute(stmt).scalars())
 
 
 # -- area per series and day -------------------------------------------------------------------------------
 
-def _observations(filters: Filters, since: date, until: date, region: str | None) -> Select[Any]:
-    """One row per observation (series and day) with its geodesic area, clipped to a region if asked.
+def step_days(conn: Connection, start: date, end: date, step: str) -> list[date]:
+    """The days of a series: ``start``, then every step up to ``end``."""
+    days = func.generate_series(cast(literal(start), Date), cast(literal(end), Date), text(f"interval '{STEPS[step]}'"))
+    return list(conn.execute(select(cast(days, Date))).scalars())
 
-    Only the observations a day in [since, until] can use are measured: each series' latest on or before
-    ``since``, and the later ones up to ``until`` (measuring every earlier one cost seconds on the archive).
-    """
-    observed = func.lower(areas.c.valid)
-    floor = (select(*(areas.c[c] for c in GROUP), func.max(observed).label("day"))
-             .where(*filters.where(), observed <= since).group_by(*(areas.c[c] for c in GROUP)).subquery("floor"))
-    union = merged(areas)
-    if region:
-        clip = region_geom(region)
-        area = case((func.ST_Intersects(union, clip), func.ST_Area(func.Geography(func.ST_Intersection(union, clip)))),
-                    else_=0.0) / 1e6
-    else:
-        area = case((func.count() == 1, func.max(areas.c.area_km2)),
-                    else_=func.ST_Area(func.Geography(union)) / 1e6)
-    return (select(*(areas.c[c] for c in GROUP), observed.label("observed_on"), area.label("area_km2"))
-            .select_from(areas.outerjoin(floor, same_series(floor, areas)))
-            .where(*filters.where(), observed <= until, observed >= func.coalesce(floor.c.day, since))
-            .group_by(*(areas.c[c] for c in GROUP), observed))
+
+def _measured(filters: Filters, since: date, until: date, region: str | None) -> Select[Any]:
+    """The observations a day in [since, until] can use, with their area (cut to ``region``), per series in order:
+    each series' latest on or before ``since`` and the later ones up to ``until``."""
+    o = observations
+    floor = (select(*(o.c[c] for c in GROUP), func.max(o.c.observed_on).label("day"))
+             .where(*filters.where(o), o.c.observed_on <= since).group_by(*(o.c[c] for c in GROUP)).subquery("floor"))
+    shape, on = shape_of(o, region)
+    stats = series_stats()
+    threshold = func.greatest(func.coalesce(stats.c.median_gap_days * 2, 0), STALE_MIN_DAYS)
+    return (select(*series_columns(o.c.side_code, o.c.status, o.c.layer), sources.c.slug.label("source"),
+                   o.c.side_code.label("side"), o.c.status.label("status"), o.c.layer.label("layer"),
+                   o.c.observed_on.label("observed_on"),
+                   km(shape.c.area_km2).label("area_km2"), threshold.label("stale_after"))
+            .select_from(o.join(shape, on).join(sources, sources.c.id == o.c.source_id)
+                         .outerjoin(floor, same_series(floor, o)).outerjoin(stats, same_series(stats, o)))
+            .where(*filters.where(o), o.c.observed_on <= until, o.c.observed_on >= func.coalesce(floor.c.day, since))
+            .order_by(sources.c.slug, o.c.side_code.nulls_last(), o.c.status, o.c.layer.nulls_last(), o.c.observed_on))
 
 
 def area_series(conn: Connection, start: date, end: date, step: str, filters: Filters,
                 region: str | None) -> list[dict[str, Any]]:
-    """Per step day: each series' latest observation and its area (km²)."""
-    # MATERIALIZED: computed once, not once per day inside the LATERAL join below.
-    obs = _observations(filters, start, end, region).cte("obs").prefix_with("MATERIALIZED")
-    days = select(cast(func.generate_series(cast(literal(start), Date), cast(literal(end), Date),
-                                            text(f"interval '{STEPS[step]}'")), Date).label("day")).subquery("days")
-    group = [obs.c[c] for c in GROUP]
-    stats = series_stats()
-    latest_obs = (select(obs).where(*filters.fresh(obs.c.observed_on, days.c.day))
-                  .ext(distinct_on(*group)).order_by(*group, obs.c.observed_on.desc()).lateral("latest_obs"))
-    stmt = (select(days.c.day, *series_columns(latest_obs.c.side_code, latest_obs.c.status, latest_obs.c.layer),
-                   sources.c.slug.label("source"), latest_obs.c.side_code.label("side"),
-                   latest_obs.c.status, latest_obs.c.layer, latest_obs.c.observed_on,
-                   cast(days.c.day - latest_obs.c.observed_on, Integer).label("age_days"),
-                   stale(days.c.day - latest_obs.c.observed_on, stats.c.median_gap_days).label("stale"),
-                   func.round(cast(latest_obs.c.area_km2, Numeric), 3).label("area_km2"))
-            .select_from(days.join(latest_obs, true()).join(sources, sources.c.id == latest_obs.c.source_id)
-                         .outerjoin(stats, same_series(stats, latest_obs)))
-            .order_by(days.c.day, sources.c.slug, latest_obs.c.side_code, latest_obs.c.status))
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    """Per step day: each series' latest observation on or before it, and its area (km²), stored at write time.
+
+    The walk over the days is a merge of two sorted lists (days, a series' observations), done here: in SQL
+    it was a join of every day with every observation, the slowest part of a daily series over the archive.
+    """
+    days = step_days(conn, start, end, step)
+    by_series: dict[str, list[dict[str, Any]]] = {}
+    for row in conn.execute(_measured(filters, start, end, region)):
+        by_series.setdefault(row.series, []).append(dict(row._mapping))
+    found: list[dict[str, Any]] = []
+    for observed in by_series.values():  # in output order: source, side, status, layer
+        at = -1
+        for index, day in enumerate(days):
+            while at + 1 < len(observed) and observed[at + 1]["observed_on"] <= day:
+                at += 1
+            if at < 0:
+                continue
+            latest_one = observed[at]
+            age = (day - latest_one["observed_on"]).days
+            if filters.max_age is not None and age > filters.max_age:
+                continue
+            found.append({"day": day, **{k: v for k, v in latest_one.items() if k != "stale_after"},
+                          "age_days": age, "stale": age > latest_one["stale_after"], "_order": index})
+    found.sort(key=lambda r: r.pop("_order"))  # stable: series order kept within a day
+    return found
 
 
 def reported_figures(conn: Connection, start: date, end: date, filters: Filters,
@@ -295,14 +301,11 @@ def figure_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
 # -- changes between two days ------------------------------------------------------------------------------
 
 def merged_latest(day: date, filters: Filters, region: str | None, name: str) -> FromClause:
-    """Per series: its latest observation on or before ``day`` as one geometry, clipped to ``region`` if given."""
+    """Per series: its latest observation on or before ``day`` as one geometry, cut to ``region`` if given."""
     rows = latest(day, filters)
-    geom = merged(rows)
-    if region:
-        geom = func.ST_CollectionExtract(func.ST_Intersection(geom, region_geom(region)), 3)
-    return (select(*(rows.c[c] for c in GROUP), func.max(func.lower(rows.c.valid)).label("observed_on"),
-                   geom.label("geom"))
-            .group_by(*(rows.c[c] for c in GROUP)).subquery(name))
+    shape, on = shape_of(rows, region)
+    return (select(*(rows.c[c] for c in GROUP), rows.c.observed_on, shape.c.geom)
+            .select_from(rows.join(shape, on)).subquery(name))
 
 
 def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> FromClause:
@@ -341,8 +344,9 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
 
     side, layer = func.nullif(parts.c.side_code, ""), func.nullif(parts.c.layer, "")
     stmt = (select(*series_columns(side, parts.c.status, layer), sources.c.slug.label("source"), side.label("side"),
-                   parts.c.status, layer.label("layer"),
-                   parts.c.before_observed_on, parts.c.after_observed_on,
+                   parts.c.status.label("status"), layer.label("layer"),
+                   parts.c.before_observed_on.label("before_observed_on"),
+                   parts.c.after_observed_on.label("after_observed_on"),
                    km2(parts.c.before_geom).label("before_km2"), km2(parts.c.after_geom).label("after_km2"),
                    km2(parts.c.gained).label("gained_km2"), km2(parts.c.lost).label("lost_km2"),
                    geojson(parts.c.gained).label("gained_geojson"), geojson(parts.c.lost).label("lost_geojson"))
@@ -369,8 +373,9 @@ def depth(conn: Connection, day: date, filters: Filters, line: str, region: str 
     distance = func.ST_Distance(func.Geography(points.c.geom), border)
     group = [unioned.c[c] for c in GROUP]
     stmt = (select(*series_columns(unioned.c.side_code, unioned.c.status, unioned.c.layer),
-                   sources.c.slug.label("source"), unioned.c.side_code.label("side"), unioned.c.status,
-                   unioned.c.layer, unioned.c.observed_on, (distance / 1000).label("depth_km"),
+                   sources.c.slug.label("source"), unioned.c.side_code.label("side"),
+                   unioned.c.status.label("status"), unioned.c.layer.label("layer"),
+                   unioned.c.observed_on.label("observed_on"), (distance / 1000).label("depth_km"),
                    func.ST_X(points.c.geom).label("lon"), func.ST_Y(points.c.geom).label("lat"))
             .select_from(unioned.join(points, true()).join(sources, sources.c.id == unioned.c.source_id))
             .where(func.ST_IsEmpty(unioned.c.geom).is_(False))

@@ -8,12 +8,13 @@ from sqlalchemy import Connection, Numeric, cast, func, or_, select
 
 from app.db.asof import Filters, series_title_of
 from app.db.models import series, sources
+from app.db.observed import observations
 from app.db.rhythm import same_series, series_stats
 
 
 def series_rows(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
     """Every claim series the filters admit, with its title, rhythm and whether it is preferred."""
-    stats = series_stats(filters.where())
+    stats = series_stats(filters.where(observations))
     others = series.alias("others")
     preferred = or_(series.c.same_ground_as.is_(None), series.c.same_ground_as.not_in(select(others.c.key)))
     stmt = (select(series.c.key.label("id"), series_title_of(series.c.side_code, series.c.status, series.c.layer)

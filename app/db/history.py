@@ -23,6 +23,7 @@ from app.db.models import series_key
 
 Row = Mapping[str, Any]
 MAX_ROW_ID = 2**63 - 1  # bigint
+INSERT_BATCH = 500  # rows per INSERT statement
 
 
 def row_id(value: str) -> int | None:
@@ -109,8 +110,17 @@ def record_versions(conn: Connection, table: Table, rows: Iterable[Row], import_
         for row in to_insert:
             row["import_id"] = import_id
             row["recorded_at"] = stamp
-            row["geom"] = None if row.get("geom") is None else from_shape(row["geom"], srid=4326)
-        conn.execute(insert(table), to_insert)
+            if row.get("geom") is not None:
+                row["geom"] = from_shape(row["geom"], srid=4326)
+        # One statement per batch, not per row: the observations trigger (migration 0008) then unites each
+        # series' day once per batch instead of once per polygon.
+        # A multi-row VALUES needs one set of columns: rows are grouped by the columns they give.
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for row in to_insert:
+            by_columns[tuple(sorted(row))].append(row)
+        for same in by_columns.values():
+            for start in range(0, len(same), INSERT_BATCH):
+                conn.execute(insert(table).values(same[start:start + INSERT_BATCH]))
         counts.inserted = len(to_insert)
         if table.name == "control_areas":  # every claim has its series
             _ensure_series(conn, to_insert)

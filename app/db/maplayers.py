@@ -15,9 +15,8 @@ from sqlalchemy import ColumnElement, Connection, func, select
 from app.db.asof import Filters
 from app.db.cases import case_geom
 from app.db.features import display_geojson
-from app.db.models import areas, lines, places, regions, sides, sources
-
-METRES_PER_DEGREE = 111_320.0  # of latitude, near enough for a display tolerance
+from app.db.models import lines, places, regions, sides, sources
+from app.db.observed import METRES_PER_DEGREE, observations
 
 
 def degrees(metres: float) -> float:
@@ -78,8 +77,8 @@ def place_points(conn: Connection, case: str | None = None) -> list[dict[str, An
 
 def data_days(conn: Connection, start: date | None, end: date | None, filters: Filters) -> list[date]:
     """The days on which at least one claim series has an observation, in order."""
-    observed = func.lower(areas.c.valid)
-    where = filters.where()
+    observed = observations.c.observed_on
+    where = filters.where(observations)
     if start is not None:
         where.append(observed >= start)
     if end is not None:

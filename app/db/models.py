@@ -364,3 +364,7 @@ events = table_of(Event)
 figures = table_of(ReportedFigure)
 api_tokens = table_of(ApiToken)
 audit_log = table_of(AuditEntry)
+
+# The tables derived at write time (per series and observation day) share this metadata: imported last,
+# since they build on the models above.
+from app.db import observed as _observed  # noqa: E402, F401

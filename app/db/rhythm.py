@@ -8,25 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, case, func, select
+from sqlalchemy import ColumnElement, FromClause, Integer, and_, case, cast, func, select
 
-from app.db.models import areas
+from app.db.observed import observations
 
 STALE_MIN_DAYS = 7
 GROUP = ("source_id", "side_code", "status", "layer")
 
 
 def series_stats(where: list[ColumnElement[bool]] | None = None) -> FromClause:
-    """Per series (source_id, side_code, status, layer) of the control areas ``where`` admits (default: the
+    """Per series (source_id, side_code, status, layer) of the observations ``where`` admits (default: the
     current ones): first and last observation day, how many days, and the median gap in days (NULL when
     observed once)."""
-    observed = func.lower(areas.c.valid)
-    conditions = where if where is not None else [areas.c.superseded_at.is_(None)]
-    days = (select(*(areas.c[c] for c in GROUP), observed.label("day")).where(*conditions).distinct()
-            .subquery("days"))
-    group = [days.c[c] for c in GROUP]
-    gaps = select(*group, days.c.day, (days.c.day - func.lag(days.c.day).over(
-        partition_by=group, order_by=days.c.day)).label("gap")).subquery("gaps")
+    o = observations
+    conditions = where if where is not None else [o.c.superseded_at.is_(None)]
+    group = [o.c[c] for c in GROUP]
+    gap = cast(o.c.observed_on - func.lag(o.c.observed_on).over(partition_by=group, order_by=o.c.observed_on),
+               Integer)
+    gaps = select(*group, o.c.observed_on.label("day"), gap.label("gap")).where(*conditions).subquery("gaps")
     g = [gaps.c[c] for c in GROUP]
     return (select(*g, func.min(gaps.c.day).label("first_observed"), func.max(gaps.c.day).label("last_observed"),
                    func.count().label("observations"),

@@ -116,7 +116,8 @@ def snapshot(
     def build(conn: Connection) -> Cached:
         day = wanted or _latest_day(conn, filters)
         tolerance = _tolerance(request, simplify)
-        features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify=tolerance, clip=clip)]
+        metres = request.app.state.settings.map_simplify_m if simplify is None else simplify
+        features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify_m=metres, clip=clip)]
         area_rows = asof.area_series(conn, day, day, "day", filters, clip)
         page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, case), day,
                                   features, area_rows, maplayers.side_styles(conn))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import Cached, cached_response
-from app.db import asof, maplayers, towns
+from app.db import asof, towns
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter
 from app.formats import GEOJSON, TableFormat, feature_collection, output_format, table
@@ -31,18 +31,18 @@ AREA_COLUMNS = ("day", "series", "title", "source", "side", "status", "layer", "
 def control(request: Request, day: DayDep, filters: FiltersDep, case: CaseDep,
             _: Annotated[str, output_format("geojson", "json")],
             simplify: Annotated[float | None, Query(ge=0, le=5000, description=(
-                "Simplify outlines for display by this many metres (topology kept); `area_km2` is always "
-                "that of the full geometry."))] = None) -> Response:
+                "Simplify outlines for display by up to this many metres (topology kept): the outlines are "
+                "stored simplified by 40, 150 and 1000 m, and the coarsest of those not coarser than asked is "
+                "sent (full detail below 40). `area_km2` is always that of the full geometry."))] = None) -> Response:
     """Each claim series' most recent observation on or before the day, with `observed_on`, `age_days` and
     `stale` (older than twice the series' median gap between observations, and at least 7 days).
 
     With `case`, each area is cut to the case's ground and `area_km2` is the part inside it.
     """
     check_known_parameters(request, {"date", "f", "simplify", "case"} | FILTER_PARAMETERS)
-    tolerance = maplayers.degrees(simplify) if simplify else None
 
     def build(conn: Connection) -> Cached:
-        found = asof.control_as_of(conn, day, filters, simplify=tolerance, clip=case)
+        found = asof.control_as_of(conn, day, filters, simplify_m=simplify, clip=case)
         envelope = {"date": day.isoformat(), "case": case, "numberReturned": len(found),
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         return Cached(feature_collection(found, envelope), GEOJSON)

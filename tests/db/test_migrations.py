@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
+from shapely.geometry import Polygon
 from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from app.db.models import HISTORY_TABLES, Base
 from app.services.migrate import upgrade
 from app.settings import Settings
-from tests.helpers import add_control_area
+from tests.helpers import add_control_area, km2
 
 EQUATOR_SQUARE = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
 
@@ -82,3 +85,32 @@ def test_unheld_status_is_the_only_way_to_have_no_side(seeded: Connection) -> No
     with pytest.raises(DBAPIError, match="side_unless_unheld"), seeded.begin_nested():
         add_control_area(seeded, "t", side=None, status="claimed", day="2024-01-01", coords=EQUATOR_SQUARE,
                          layer=None)
+
+
+def test_the_observations_migration_replays_the_history(database_factory) -> None:
+    from alembic import command
+
+    from app.services.migrate import alembic_config
+
+    settings = Settings(database_url=database_factory())
+    command.upgrade(alembic_config(settings), "0007")
+    engine = create_engine(settings.database_url)
+    first, second = datetime(2024, 9, 2, tzinfo=UTC), datetime(2024, 9, 5, tzinfo=UTC)
+    north = Polygon([(35.2, 51.2), (35.3, 51.2), (35.3, 51.3), (35.2, 51.3)])
+    east = Polygon([(35.3, 51.2), (35.4, 51.2), (35.4, 51.3), (35.3, 51.3)])
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO sides (code, name, color) VALUES ('UA', 'Ukraine', '#0057b7')"))
+        c.execute(text("INSERT INTO sources (slug, name, kind) VALUES ('isw', 'ISW', 'osint')"))
+        old = add_control_area(c, "isw/UA/assessed/-/2024-09-01", layer=None, geometry=north, recorded_at=first)
+        c.execute(text("UPDATE control_areas SET superseded_at = :at WHERE id = :id"), {"at": second, "id": old})
+        for part in (north, east):  # the correction: two polygons
+            add_control_area(c, "isw/UA/assessed/-/2024-09-01", layer=None, geometry=part, recorded_at=second)
+    upgrade(settings)
+    with engine.connect() as c:
+        versions = c.execute(text(
+            "SELECT o.recorded_at, o.superseded_at, cardinality(o.area_ids), s.area_km2 FROM observations o "
+            "JOIN observation_shapes s ON s.observation_id = o.id AND s.ground = '' ORDER BY o.recorded_at")).all()
+    engine.dispose()
+    assert [(v[0], v[1], v[2]) for v in versions] == [(first, second, 1), (second, None, 2)]
+    assert versions[0][3] == pytest.approx(km2(north), rel=1e-4)
+    assert versions[1][3] == pytest.approx(km2(north.union(east)), rel=1e-4)
