@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 
+import anyio
 import psycopg
 from cachetools import LRUCache
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,6 +33,7 @@ log = logging.getLogger("frontline")
 CACHE_CONTROL = "public, no-cache"  # store, but revalidate: a correction may arrive at any time
 CACHE_CONTROL_BYTES = CACHE_CONTROL.encode()
 OVERHEAD = 200  # bytes counted per entry beyond its body
+SLOT_POLL_S = 0.01  # how often a request waiting for a heavy slot looks again
 
 
 @dataclass(frozen=True)
@@ -143,13 +146,11 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return bool(if_none_match) and etag in (tag.strip() for tag in if_none_match.split(","))
 
 
-def cached_response(request: Request, build: Callable[[Connection], Cached], heavy: bool = False) -> Response:
+def cached_response(request: Request, build: Callable[[Connection], Cached]) -> Response:
     """Serve from the cache, or build, store and serve; 304 when the client's ETag is current.
 
     A database connection is taken only when needed: to read the data version while the watcher is not
-    listening, and to build a missing body. Building a ``heavy`` body (research answers, map pages) takes one
-    of a bounded number of slots: past them a request waits at most ``heavy_wait_s``, then gets a 503 with
-    Retry-After, so a burst of uncached questions never starves the cheap requests.
+    listening, and to build a missing body. Heavy routes take a slot first (``HEAVY``).
     """
     watcher: VersionWatcher | None = request.app.state.version_watcher
     with ExitStack() as stack:
@@ -172,26 +173,42 @@ def cached_response(request: Request, build: Callable[[Connection], Cached], hea
         cache: ResponseCache = request.app.state.cache
         entry = cache.get(version, key)
         if entry is None:
-            with _slot(request, heavy):
-                entry = build(connection())
+            entry = build(connection())
             cache.put(version, key, Cached(entry.body, entry.media_type, etag))
     return Response(entry.body, media_type=entry.media_type, headers=headers)
 
 
-@contextmanager
-def _slot(request: Request, heavy: bool) -> Iterator[None]:
-    """One of the heavy-query slots for a ``heavy`` build (nothing to take for a light one)."""
-    slots = getattr(request.app.state, "heavy", None) if heavy else None
-    if slots is None:
+async def heavy_slot(request: Request) -> AsyncIterator[None]:
+    """A slot to build a heavy answer (research answers, map pages), taken before anything else of the request.
+
+    There are ``heavy_queries`` slots; past them a request waits at most ``heavy_wait_s``, then gets a 503 with
+    Retry-After. The wait is a coroutine polling the slots, so a waiting request holds no worker thread and no
+    database connection: a burst of uncached questions never starves the cheap requests. A request the cache
+    can answer (when the middleware did not: read tokens) takes no slot.
+    """
+    settings = request.app.state.settings
+    if _is_cached(request):
         yield
         return
-    if not slots.acquire(timeout=request.app.state.settings.heavy_wait_s):
-        raise Busy(f"every slot for heavy queries ({request.app.state.settings.heavy_queries}) stayed busy; "
-                   "try again shortly")
+    slots: threading.BoundedSemaphore = request.app.state.heavy
+    deadline = time.monotonic() + settings.heavy_wait_s
+    while not slots.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise Busy(f"every slot for heavy queries ({settings.heavy_queries}) stayed busy; try again shortly")
+        await anyio.sleep(SLOT_POLL_S)
     try:
         yield
     finally:
         slots.release()
+
+
+def _is_cached(request: Request) -> bool:
+    watcher: VersionWatcher | None = request.app.state.version_watcher
+    version = watcher.version if watcher else None
+    return version is not None and request.app.state.cache.get(version, request_key(request.scope)) is not None
+
+
+HEAVY = Depends(heavy_slot)
 
 
 class CacheMiddleware:

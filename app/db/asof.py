@@ -13,11 +13,13 @@ queries here pick observations and read what is stored; only comparisons of two 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Date,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -96,6 +99,10 @@ class Filters:
     series: list[str] | None = None
     every_series: bool = False  # keep the series that yield to a preferred one (the /series catalogue)
 
+    def __hash__(self) -> int:
+        """Filters key the cache of built statements (lists hashed as tuples)."""
+        return hash(tuple(tuple(v) if isinstance(v, list) else v for v in astuple(self)))
+
     def where(self, t: FromClause = areas) -> list[ColumnElement[bool]]:
         """Conditions on control-area rows."""
         if self.known_at is None:
@@ -151,7 +158,7 @@ def resolve_region(conn: Connection, value: str) -> str | None:
     return conn.execute(stmt).scalars().first()
 
 
-def latest(day: date, filters: Filters) -> FromClause:
+def latest(day: date | BindParameter[date], filters: Filters) -> FromClause:
     """Each claim series' latest observation (app.db.observed) on or before ``day``: one row per series."""
     o = observations
     group = [o.c[c] for c in GROUP]
@@ -182,10 +189,18 @@ def control_as_of(conn: Connection, day: date, filters: Filters, simplify_m: flo
     is that of the full geometry. ``clip`` (a region or case key) cuts each area to that ground; ``area_km2``
     is then the part inside it, and a series with nothing inside is left out.
     """
+    return list(conn.execute(_control_statement(filters, band_for(simplify_m), clip), {"day": day}).scalars())
+
+
+@lru_cache(maxsize=256)
+def _control_statement(filters: Filters, band: int | None, clip: str | None) -> Select[Any]:
+    """The /control query for one set of filters, the day left as a parameter: built once, not per request (its
+    construction cost more than PostgreSQL's answer)."""
+    day = bindparam("day", type_=Date)
     rows = latest(day, filters)
     shape, on = shape_of(rows, clip)
     stats = series_stats()
-    age = literal(day) - rows.c.observed_on
+    age = day - rows.c.observed_on
     key = series_key_of(rows.c.side_code, rows.c.status, rows.c.layer)
     properties = {
         "series": key, "series_title": series_title_of(rows.c.side_code, rows.c.status, rows.c.layer),
@@ -196,13 +211,11 @@ def control_as_of(conn: Connection, day: date, filters: Filters, simplify_m: flo
         "parts": func.cardinality(rows.c.area_ids), "area_ids": rows.c.area_ids,
         "illustrative": sources.c.kind == EXAMPLE, "recorded_at": rows.c.recorded_at,
     }
-    band = band_for(simplify_m)
     geojson = shape.c[f"geojson_{band}m"] if band else shape.c.geojson
-    stmt = (select(feature_json(rows.c.id, geojson, properties))
+    return (select(feature_json(rows.c.id, geojson, properties))
             .select_from(rows.join(shape, on).join(sources, sources.c.id == rows.c.source_id)
                          .outerjoin(stats, same_series(stats, rows)))
             .where(shape.c.vertices > 0).order_by(sources.c.slug, rows.c.side_code, rows.c.status, rows.c.layer))
-    return list(conn.execute(stmt).scalars())
 
 
 # -- area per series and day -------------------------------------------------------------------------------

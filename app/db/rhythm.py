@@ -30,7 +30,8 @@ def series_stats(where: list[ColumnElement[bool]] | None = None) -> FromClause:
     return (select(*g, func.min(gaps.c.day).label("first_observed"), func.max(gaps.c.day).label("last_observed"),
                    func.count().label("observations"),
                    func.percentile_cont(0.5).within_group(gaps.c.gap).label("median_gap_days"))
-            .group_by(*g).subquery("series_stats"))
+            # MATERIALIZED: computed once per statement; as a subquery the planner re-ran it for every row joined.
+            .group_by(*g).cte("series_stats").prefix_with("MATERIALIZED"))
 
 
 def same_series(stats: FromClause, t: FromClause) -> ColumnElement[bool]:

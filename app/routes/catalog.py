@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
-from app.cache import Cached, cached_response
+from app.cache import HEAVY, Cached, cached_response
 from app.db import catalog
 from app.db.cases import case_list
 from app.deps import FiltersDep
@@ -25,7 +25,8 @@ SERIES_COLUMNS = ("id", "title", "source", "side", "status", "layer", "first_obs
                   "observations", "median_gap_days", "preferred", "same_ground_as", "notes")
 
 
-@router.get("/sources", summary="Who publishes the claims: sources, their terms and attribution")
+@router.get("/sources", dependencies=[HEAVY],
+            summary="Who publishes the claims: sources, their terms and attribution")
 def sources(request: Request, fmt: TableFormat) -> Response:
     """Every source with its kind, terms or licence, the attribution to show, its series and observed days."""
     check_known_parameters(request, {"f"})
@@ -34,10 +35,11 @@ def sources(request: Request, fmt: TableFormat) -> Response:
         rows = catalog.source_rows(conn)
         return table(rows, SOURCE_COLUMNS, fmt) if fmt == "csv" else json_body({"sources": rows})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
-@router.get("/series", summary="The claim series: titles, rhythm, and which is preferred")
+@router.get("/series", dependencies=[HEAVY],
+            summary="The claim series: titles, rhythm, and which is preferred")
 def series(request: Request, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Every claim series (source, side, status, layer) with its `id` (for `series=`), a title, its first and
     last observation, how many, the median gap between them, and whether it is preferred.
@@ -51,10 +53,11 @@ def series(request: Request, filters: FiltersDep, fmt: TableFormat) -> Response:
         rows = catalog.series_rows(conn, dataclasses.replace(filters, every_series=True))
         return table(rows, SERIES_COLUMNS, fmt) if fmt == "csv" else json_body({"series": rows})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
-@router.get("/cases", summary="Cases: the ground a question is about (the first is the maps' default)",
+@router.get("/cases", dependencies=[HEAVY],
+            summary="Cases: the ground a question is about (the first is the maps' default)",
             responses={200: {"content": {GEOJSON: {}}}})
 def cases(request: Request, fmt: Annotated[str, output_format("json", "geojson")]) -> Response:
     """Every case: key, title, description, first (and last) day, km² (geodesic), default map view, the
@@ -72,4 +75,4 @@ def cases(request: Request, fmt: Annotated[str, output_format("json", "geojson")
         return json_body({"cases": [{k: v for k, v in r.items() if k != "geojson"} for r in rows],
                           "default": rows[0]["key"] if rows else None})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
-from app.cache import Cached, cached_response
+from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, maplayers, towns
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
@@ -100,7 +100,8 @@ def _latest_day(conn: Connection, filters: asof.Filters) -> date:
     return days[-1] if days else date.today()
 
 
-@router.get("/maps/snapshot", summary="Map: control areas on a day", response_class=Response,
+@router.get("/maps/snapshot", dependencies=[HEAVY],
+            summary="Map: control areas on a day", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def snapshot(
     request: Request, filters: FiltersDep, case: CaseDep, simplify: Simplify = None,
@@ -123,10 +124,11 @@ def snapshot(
                                   features, area_rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
-@router.get("/maps/timeline", summary="Map: a time slider over the days with data", response_class=Response,
+@router.get("/maps/timeline", dependencies=[HEAVY],
+            summary="Map: a time slider over the days with data", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def timeline(
     request: Request, filters: FiltersDep, span: OptionalStartEndDep, case: CaseDep, simplify: Simplify = None,
@@ -149,14 +151,15 @@ def timeline(
                                   shown, config, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 def _filter_params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k in FILTER_PARAMETERS}
 
 
-@router.get("/maps/compare", summary="Map: areas gained and lost between two days", response_class=Response,
+@router.get("/maps/compare", dependencies=[HEAVY],
+            summary="Map: areas gained and lost between two days", response_class=Response,
             responses={200: {"content": {"text/html": {}}}})
 def compare(
     request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, simplify: Simplify = None) -> Response:
@@ -171,7 +174,7 @@ def compare(
                                  after, rows, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 def landing_html(request: Request, conn: Connection) -> Cached:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import Connection
 
-from app.cache import Cached, cached_response
+from app.cache import HEAVY, Cached, cached_response
 from app.db import towns
 from app.deps import FILTER_PARAMETERS, CaseDep, ConnDep, DayDep, FiltersDep
 from app.errors import NotFound
@@ -30,7 +30,8 @@ def the_place(conn: ConnDep,
 PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
-@router.get("/{place_id}/control", summary="Who held a place on a day, per source", name="place-control")
+@router.get("/{place_id}/control", dependencies=[HEAVY],
+            summary="Who held a place on a day, per source", name="place-control")
 def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep, case: CaseDep,
             fmt: TableFormat) -> Response:
     """Per claim series: whether its latest observation on or before the day covers the place, since when, and
@@ -47,10 +48,11 @@ def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
                             "observed_on", "age_days", "held_since"),
                      fmt, {"place": place, "date": day.isoformat()})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
-@router.get("/{place_id}/history", summary="The periods each holder held a place, per source")
+@router.get("/{place_id}/history", dependencies=[HEAVY],
+            summary="The periods each holder held a place, per source")
 def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Unbroken runs of observations covering the place, per claim series, in time order."""
     check_known_parameters(request, {"f"} | FILTER_PARAMETERS)
@@ -60,4 +62,4 @@ def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFo
         return table(rows, ("series", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
                             "ended_by", "observations"), fmt, {"place": place})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)

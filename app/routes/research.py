@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.cache import Cached, cached_response
+from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, towns
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter
@@ -19,7 +19,7 @@ from app.formats import GEOJSON, TableFormat, feature_collection, output_format,
 from app.params import check_known_parameters
 from app.services import settlements
 
-router = APIRouter(tags=["research"])
+router = APIRouter(tags=["research"], dependencies=[HEAVY])  # every answer here is heavy
 
 MAX_SERIES_STEPS = 5000
 AREA_COLUMNS = ("day", "series", "title", "source", "side", "status", "layer", "observed_on", "age_days", "stale",
@@ -47,7 +47,7 @@ def control(request: Request, day: DayDep, filters: FiltersDep, case: CaseDep,
                     "links": [{"href": str(request.url), "rel": "self", "type": GEOJSON}]}
         return Cached(feature_collection(found, envelope), GEOJSON)
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 @router.get("/stats/area", summary="Area held per side and source on a day", name="area")
@@ -63,7 +63,7 @@ def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, 
         return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "case": case,
                                                "unit": "km2"})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 @router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
@@ -97,7 +97,7 @@ def area_series(
                                                "region": region, "case": case, "unit": "km2",
                                                "reported": reported})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 @router.get("/stats/changes", summary="Areas gained and lost per side between two days", response_class=Response,
@@ -120,7 +120,7 @@ def changes(
         return Cached(_change_collection(rows, totals, {"from": before, "to": after, "region": region,
                                                          "case": case}), GEOJSON)
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]], asked: dict[str, Any]) -> bytes:
@@ -162,7 +162,7 @@ def depth(
                             "lat"), fmt,
                      {"date": day.isoformat(), "line": line, "region": region, "case": case, "unit": "km"})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)
 
 
 SETTLEMENT_COLUMNS = ("place", "name", "series", "title", "from_holder", "from_observed_on", "to_holder",
@@ -189,4 +189,4 @@ def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, da
         return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
                                                      "case": case, "places": len(found)})
 
-    return cached_response(request, build, heavy=True)
+    return cached_response(request, build)

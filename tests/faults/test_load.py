@@ -36,6 +36,29 @@ def test_past_its_slots_a_heavy_request_waits_then_gets_a_503_while_cheap_ones_g
         assert client.get(HEAVY).status_code == 200  # the slot was given back
 
 
+def test_waiting_requests_hold_no_worker_thread_so_cheap_ones_are_answered_before_they_give_up(
+        seeded: Connection, settings: Settings, engine: Engine) -> None:
+    # More waiters (50) than the server has worker threads (40): if waiting held a thread, /healthz would queue
+    # behind them until they gave up with their 503s.
+    with client_on(seeded, settings, engine, heavy_queries=1, heavy_wait_s=5) as client:
+        slots: threading.BoundedSemaphore = client.app.state.heavy  # type: ignore[attr-defined]
+        assert slots.acquire(timeout=1)
+        finished: list[int] = []
+        waiters = [threading.Thread(target=lambda n=n: finished.append(
+            client.get(f"{HEAVY}&max_age={n}").status_code)) for n in range(50)]
+        try:
+            for waiter in waiters:
+                waiter.start()
+            time.sleep(0.5)  # let them all reach the wait
+            assert client.get("/healthz").status_code == 200
+            assert finished == []  # answered while all 50 still waited
+        finally:
+            slots.release()
+        for waiter in waiters:
+            waiter.join()
+        assert len(finished) == 50 and set(finished) <= {200, 503}
+
+
 def test_a_runaway_statement_is_stopped_and_named(live_server: LiveServer) -> None:
     # An app of its own over the live server's committed, seeded database, with a 1 ms statement timeout: the
     # series over 4,749 days (30-50 ms here) is stopped.
