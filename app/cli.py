@@ -306,13 +306,18 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: FRONTLINE_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: FRONTLINE_PORT or 8000.")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help=(
+        "Server processes on one port. Each keeps its own response cache, emptied by the NOTIFY every write "
+        "sends, so all serve the same data version."))] = 1,
 ) -> None:
     """Serve the API with uvicorn."""
     import uvicorn
 
+    if reload and workers > 1:
+        raise typer.BadParameter("--reload serves one process: drop --workers", param_hint="--workers")
     settings = _settings(ctx)
     uvicorn.run("app.main:create_app", factory=True, host=host or settings.host, port=port or settings.port,
-                reload=reload)
+                reload=reload, workers=workers)
 
 
 app.command("archives")(cli_fetch.archives)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
 
-from tests.helpers import LiveServer, add_place
+from tests.helpers import FRONTLINE, LiveServer, add_place, free_port
 
 URL = "/collections/places/items"
 
@@ -53,3 +56,59 @@ def test_cache_hits_carry_the_security_headers_and_cors_still_answers(live_serve
         preflight = http.options("/collections/places/items", headers={
             "Origin": "https://analyst.example", "Access-Control-Request-Method": "POST"})
         assert preflight.status_code == 400  # writes from other origins are not allowed by default
+
+
+def worker_pids(parent: int) -> list[int]:
+    """uvicorn's worker processes under ``parent`` (children started by multiprocessing's spawn_main, not its
+    resource tracker), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_two_worker_processes_serve_the_same_version_after_a_write(live_server: LiveServer) -> None:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": live_server.database_url, "FRONTLINE_FETCH_ON_START": "false"}
+    server = subprocess.Popen([FRONTLINE, "serve", "--workers", "2", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    # No keep-alive: each request is a new connection, which the kernel hands to either worker.
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    try:
+        with httpx.Client(base_url=base, limits=fresh, timeout=30) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if http.get("/healthz").status_code == 200 and len(worker_pids(server.pid)) >= 2:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline and server.poll() is None, "the workers did not start"
+                time.sleep(0.3)
+            assert len(worker_pids(server.pid)) == 2
+            pages = [http.get(URL) for _ in range(30)]  # both workers' caches hold the page
+            warm = {r.headers["etag"] for r in pages}
+            matched = {r.json()["numberMatched"] for r in pages}
+            assert len(warm) == 1 and len(matched) == 1
+            engine = create_engine(live_server.database_url)
+            with engine.begin() as conn:
+                add_place(conn, "test-hamlet-workers", "Test hamlet", lon=35.31, lat=51.21)
+            engine.dispose()
+            deadline = time.monotonic() + 5
+            while http.get(URL).headers["etag"] in warm:
+                assert time.monotonic() < deadline, "the write did not reach a worker within 5 s"
+                time.sleep(0.05)
+            time.sleep(0.5)  # NOTIFY reaches every listener well within this
+            after = [http.get(URL) for _ in range(30)]
+            assert {r.headers["etag"] for r in after}.isdisjoint(warm)
+            assert {r.json()["numberMatched"] for r in after} == {matched.pop() + 1}
+    finally:
+        server.terminate()
+        server.wait(20)
