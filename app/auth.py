@@ -62,7 +62,8 @@ def authenticate(request: Request, needed: str) -> Caller:
         if needed == "read" and not request.app.state.settings.require_read_token:
             return Caller("anonymous", "read")
         raise Unauthorized(f"this needs a token with scope '{needed}': send Authorization: Bearer <token>")
-    with request.app.state.connect() as conn:
+    # Reads may check on a replica; writes on the primary, so a token made or revoked a moment ago counts.
+    with (request.app.state.connect() if needed == "read" else request.app.state.begin()) as conn:
         found = tokens.token_by_hash(conn, token_hash(request.app.state.settings.secret_key, token))
     if found is None or found["revoked_at"] is not None:
         raise Unauthorized("the token is unknown or revoked")

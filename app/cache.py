@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import psycopg
@@ -25,7 +26,8 @@ from fastapi import Depends, Request, Response
 from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db.version import CHANNEL, data_version, read_version
+from app.db.replicas import ReadRouter
+from app.db.version import CHANNEL, data_version, read_position, wal_position
 from app.errors import Busy
 from app.security import SecurityHeaders
 
@@ -86,6 +88,7 @@ class VersionWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frontline-version-watcher", daemon=True)
         self.version: int | None = None  # None while not listening: callers ask the database instead
+        self.lsn: int | None = None  # the primary's WAL position when ``version`` was read (read replicas)
         self.connected = threading.Event()
 
     @classmethod
@@ -93,6 +96,11 @@ class VersionWatcher:
         """A watcher on the engine's database, with its own connection outside the pool."""
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         return cls(url)
+
+    def saw(self, version: int) -> None:
+        """A write in this process made ``version``: serve it before its NOTIFY comes back (read-your-writes)."""
+        if self.version is not None:
+            self.version = max(self.version, version)
 
     def start(self) -> None:
         """Start listening in a background thread."""
@@ -109,13 +117,13 @@ class VersionWatcher:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self.version = read_version(conn)
+                    self.version, self.lsn = read_position(conn)
                     self.connected.set()
                     backoff = 0.5
                     while not self._stop.is_set():
                         # Drain first: the connection takes no query while notifies() is being iterated.
                         if list(conn.notifies(timeout=1.0, stop_after=1)):
-                            self.version = read_version(conn)
+                            self.version, self.lsn = read_position(conn)
             except psycopg.Error as exc:
                 log.warning("version watcher disconnected (%s); caching falls back to asking the database", exc)
             self.version = None
@@ -163,7 +171,10 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
             return opened[0]
 
         version = watcher.version if watcher else None
-        if version is None:
+        if version is None and request.app.state.reads:  # a replica's sequence runs ahead of its data
+            with request.app.state.engine.connect() as primary:
+                version = data_version(primary)
+        elif version is None:
             version = data_version(connection())
         key = request_key(request.scope)
         etag = etag_for(version, key)
@@ -209,6 +220,18 @@ def _is_cached(request: Request) -> bool:
 
 
 HEAVY = Depends(heavy_slot)
+
+
+def wrote(app: Any, version: int) -> None:
+    """After a write's commit: this process serves ``version`` or newer from now on, from a replica too (one
+    that has replayed the primary's WAL up to now, past the write's commit)."""
+    watcher: VersionWatcher | None = app.state.version_watcher
+    if watcher:
+        watcher.saw(version)
+    reads: ReadRouter | None = getattr(app.state, "reads", None)
+    if reads:
+        with app.state.engine.connect() as primary:
+            reads.wrote(wal_position(primary))
 
 
 class CacheMiddleware:

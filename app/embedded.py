@@ -123,6 +123,22 @@ class EmbeddedCluster:
             raise EmbeddedDatabaseError(f"pg_ctl could not stop the cluster: {result.stderr.strip()}")
         return True
 
+    def make_standby(self, data_dir: Path) -> EmbeddedCluster:
+        """A streaming standby of this running cluster under ``data_dir`` (``pg_basebackup -R``: a base backup
+        that follows this cluster's WAL), on a socket of its own; start it with ``start()``. A local replica to
+        try ``DATABASE_READ_URL`` with, and the suite's."""
+        standby = EmbeddedCluster(data_dir, self.os_user or "frontline", self.fsync)
+        standby.root.mkdir(parents=True, exist_ok=True)
+        standby._chown(standby.root)
+        # -c fast: checkpoint at once (a spread one kept the copy waiting for 90 s).
+        result = self._run([str(find_bindir() / "pg_basebackup"), "-D", str(standby.pgdata), "-R", "-X", "stream",
+                            "-c", "fast", "-h", str(self.socket_dir), "-p", str(self.tcp_port or 5432), "-U", DB_ROLE])
+        if result.returncode != 0:
+            raise EmbeddedDatabaseError(f"pg_basebackup could not copy {self.pgdata}: {result.stderr.strip()}")
+        with standby.pgdata.joinpath("postgresql.auto.conf").open("a") as conf:  # later lines win
+            conf.write(f"listen_addresses = ''\nport = 5432\nunix_socket_directories = '{standby.socket_dir}'\n")
+        return standby
+
     def status(self) -> ClusterStatus:
         """Whether the cluster runs, with its pid, directory and URL."""
         running = self.pgdata.joinpath("PG_VERSION").exists() and self._running(find_bindir())

@@ -14,6 +14,7 @@ from app import __version__
 from app.auth import requires
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
+from app.db.replicas import ReadRouter
 from app.errors import register_error_handlers
 from app.routes import catalog, docs, figures, health, maps, ogc, places, research, writes
 from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or make_engine(settings, settings.statement_timeout_s or None)
     cache = ResponseCache(settings.cache_mb * 1024 * 1024)
     watcher = VersionWatcher.for_engine(engine) if settings.watch_writes else None
+    reads = _read_router(settings, engine, watcher)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +36,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         yield
         if watcher:
             watcher.stop()
+        if reads:
+            reads.dispose()
         engine.dispose()
 
     app = FastAPI(
@@ -46,9 +50,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    # Requests only read: autocommit spares each one a BEGIN and a ROLLBACK round trip. Tests swap in their
-    # own rolled-back transaction.
-    app.state.connect = engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    # Requests only read: autocommit spares each one a BEGIN and a ROLLBACK round trip; with replicas, reads
+    # go to them (app/db/replicas.py). Tests swap in their own rolled-back transaction.
+    app.state.connect = reads.connect if reads else engine.execution_options(isolation_level="AUTOCOMMIT").connect
+    app.state.reads = reads
     app.state.begin = engine.begin  # writes: one transaction each
     app.state.cache = cache
     app.state.heavy = threading.BoundedSemaphore(settings.heavy_queries)  # uncached research answers at once
@@ -75,3 +80,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     docs.mount_assets(app)
     maps.mount_assets(app)
     return app
+
+
+def _read_router(settings: Settings, engine: Engine, watcher: VersionWatcher | None) -> ReadRouter | None:
+    """Reads over the replicas of ``DATABASE_READ_URL`` (comma-separated), if any."""
+    urls = [u.strip() for u in (settings.database_read_url or "").split(",") if u.strip()]
+    if not urls:
+        return None
+    return ReadRouter.from_urls(
+        engine, urls, lambda url: make_engine(settings, settings.statement_timeout_s or None, url=url),
+        known_lsn=lambda: watcher.lsn if watcher and watcher.version is not None else None,
+        lag_wait_s=settings.replica_lag_wait_s, retry_s=settings.replica_retry_s)

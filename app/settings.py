@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "FRONTLINE_DATABASE_URL"),
         description="Any PostgreSQL+PostGIS; when unset, the embedded cluster in the data directory.",
     )
+    database_read_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_READ_URL", "FRONTLINE_DATABASE_READ_URL"),
+        description=("Streaming replicas of DATABASE_URL, comma-separated: reads go to them (in turn), writes, "
+                     "LISTEN and migrations to DATABASE_URL."))
+    replica_lag_wait_s: float = Field(default=2.0, ge=0, le=60, description=(
+        "How long a read waits for a replica to replay the data version already served before it reads from "
+        "the primary instead."))
+    replica_retry_s: float = Field(default=5.0, ge=0.1, le=3600, description=(
+        "How long a replica that could not be reached is left out before it is tried again."))
     data_dir: Path = Field(default_factory=default_data_dir, description="Embedded cluster and other state.")
     host: str = Field(default="127.0.0.1", description="Address `frontline serve` binds to.")
     port: int = Field(default=8000, description="Port `frontline serve` binds to.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import AliasChoices
+
 from app.settings import PROJECT_ROOT, Settings
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -12,7 +14,8 @@ CONFIG_TABLE = README[README.index("## Configuration"):].split("\n## ", 1)[0]
 
 def test_every_setting_is_in_the_configuration_table() -> None:
     for name, field in Settings.model_fields.items():
-        variable = "DATABASE_URL" if name == "database_url" else f"FRONTLINE_{name.upper()}"
+        alias = field.validation_alias  # DATABASE_URL, DATABASE_READ_URL: the names other tools use
+        variable = str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"FRONTLINE_{name.upper()}"
         assert f"`{variable}`" in CONFIG_TABLE, f"{variable} ({field.description}) is not documented"
 
 

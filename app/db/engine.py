@@ -14,23 +14,28 @@ def database_url(settings: Settings) -> str:
     """DATABASE_URL when given (normalised to the psycopg 3 driver), else the embedded cluster's socket URL."""
     if settings.database_url is None:
         return EmbeddedCluster(settings.data_dir, settings.db_os_user).url
-    url = settings.database_url
+    return psycopg_url(settings.database_url)
+
+
+def psycopg_url(url: str) -> str:
+    """A PostgreSQL URL with the psycopg 3 driver named, as SQLAlchemy needs it."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
 
 
-def make_engine(settings: Settings, statement_timeout_s: float | None = None) -> Engine:
+def make_engine(settings: Settings, statement_timeout_s: float | None = None, url: str | None = None) -> Engine:
     """A pooled engine. No pre-ping round trip per request: after a database restart the first request on a
     dead connection fails cleanly (503), the whole pool is discarded, and later requests reconnect.
 
-    ``statement_timeout_s`` (the API's) makes PostgreSQL stop any statement that runs longer.
+    ``statement_timeout_s`` (the API's) makes PostgreSQL stop any statement that runs longer. ``url`` (a read
+    replica's) replaces the settings' database.
     """
     connect_args = {"options": f"-c statement_timeout={int(statement_timeout_s * 1000)}"} if statement_timeout_s \
         else {}
-    engine = create_engine(database_url(settings), pool_size=10, max_overflow=10, pool_recycle=3600,
-                           connect_args=connect_args)
+    engine = create_engine(psycopg_url(url) if url else database_url(settings), pool_size=10, max_overflow=10,
+                           pool_recycle=3600, connect_args=connect_args)
     event.listen(engine, "handle_error", _connection_errors_invalidate_the_pool)
     return engine
 

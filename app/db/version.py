@@ -14,8 +14,26 @@ def data_version(conn: Connection) -> int:
     return int(conn.execute(text(_QUERY)).scalar_one())
 
 
-def read_version(conn: psycopg.Connection) -> int:
-    """The same, on a plain psycopg connection (the version watcher's)."""
-    row = conn.execute(_QUERY).fetchone()
+def read_position(conn: psycopg.Connection) -> tuple[int, int]:
+    """The data version and the primary's WAL position now (past every commit already notified)."""
+    row = conn.execute(f"SELECT ({_QUERY}), pg_current_wal_insert_lsn()::text").fetchone()
     assert row is not None
-    return int(row[0])
+    return int(row[0]), lsn_number(row[1])
+
+
+def wal_position(conn: Connection) -> int:
+    """The primary's current WAL insert position, as a number: past every commit record already made (the
+    write position may lag it when commits are asynchronous)."""
+    return lsn_number(conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one())
+
+
+def replayed_position(conn: Connection) -> int | None:
+    """How far a standby has replayed the primary's WAL; None on a server that is not a standby."""
+    found = conn.execute(text("SELECT pg_last_wal_replay_lsn()::text")).scalar_one()
+    return lsn_number(found) if found else None
+
+
+def lsn_number(lsn: str) -> int:
+    """A PostgreSQL LSN ('16/B374D848') as a number, to compare."""
+    high, _, low = lsn.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.db.status import database_status
 from app.deps import ConnDep
@@ -13,6 +13,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Service and database health")
-def healthz(conn: ConnDep) -> dict[str, Any]:
-    """200 with the PostGIS version when the database answers; 503 problem+json when it does not."""
-    return {"status": "ok", "database": "ok", **database_status(conn)}
+def healthz(request: Request, conn: ConnDep) -> dict[str, Any]:
+    """200 with the PostGIS version when the database answers (a replica, with read replicas), with each
+    replica's state; 503 problem+json when none answers."""
+    reads = request.app.state.reads
+    return {"status": "ok", "database": "ok", **database_status(conn),
+            **({"replicas": reads.status(), "primary_reads": reads.reads["primary"]} if reads else {})}

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection
 
 from app.auth import AdminDep, WriterDep
+from app.cache import wrote
 from app.db import asof, features, history, tokens
+from app.db.version import data_version
 from app.errors import NotFound
 from app.formats import GEOJSON, JSON
 from app.params import DEFAULT_LIMIT, Limit, Offset, parse_instant
@@ -32,9 +34,11 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag o
 
 @contextmanager
 def _transaction(request: Request) -> Iterator[Connection]:
-    """One transaction for the whole write: all of it lands, or none of it."""
+    """One transaction for the whole write: all of it lands, or none of it; then this process serves it."""
     with request.app.state.begin() as conn:
         yield conn
+        version = data_version(conn)
+    wrote(request.app, version)
 
 
 def _key(conn: Connection, writable: Writable, feature_id: str) -> str:
