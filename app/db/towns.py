@@ -49,9 +49,10 @@ def observations(conn: Connection, place_ids: list[int], filters: Filters, until
                      .join(places, func.ST_Covers(areas.c.geom, places.c.geom)))
         .where(*where, places.c.id.in_(place_ids))).all()
     covered = {(place, key, day) for place, key, day in hits}
+    rows = [dict(r._mapping) for r in days]  # once, not once per place
     found: dict[int, list[Observation]] = defaultdict(list)
     for place in place_ids:
-        found[place] = [{**r._mapping, "holds": (place, r.series, r.day) in covered} for r in days]
+        found[place] = [{**r, "holds": (place, r["series"], r["day"]) in covered} for r in rows]
     return found
 
 

@@ -25,6 +25,20 @@ var frontline = (function () {
     update();
   }
 
+  /* Settlements as circle markers in their own pane (above the areas, so they stay clickable), each with its
+     name as a permanent label and its popup (markup the server built and escaped). */
+  function places(group, list) {
+    list.forEach(function (p) {
+      L.circleMarker([p.lat, p.lon], {
+        radius: p.major ? 5 : 3.5, color: "#111111", weight: 1.5, fill: true, fillColor: "#ffffff", fillOpacity: 1.0,
+        pane: "settlements"
+      }).bindPopup(p.popup, { maxWidth: 360 })
+        .bindTooltip(p.label, { sticky: false, permanent: true, direction: "right", offset: [6, 0],
+                                className: "fl-label" + (p.major ? "" : " fl-label-minor") })
+        .addTo(group);
+    });
+  }
+
   function styleFor(config, p) {
     var grey = p.status === "contested" || p.status === "unknown" || !p.side;
     var color = grey ? config.grey : (config.sides[p.side] || config.grey);
@@ -184,5 +198,5 @@ var frontline = (function () {
     show(start >= 0 ? start : days.length - 1);
   }
 
-  return { permalink: permalink, labels: labels, timeline: timeline };
+  return { permalink: permalink, labels: labels, places: places, timeline: timeline };
 })();
