@@ -317,7 +317,7 @@ def merged_latest(day: date, filters: Filters, region: str | None, name: str) ->
     """Per series: its latest observation on or before ``day`` as one geometry, cut to ``region`` if given."""
     rows = latest(day, filters)
     shape, on = shape_of(rows, region)
-    return (select(*(rows.c[c] for c in GROUP), rows.c.observed_on, shape.c.geom)
+    return (select(*(rows.c[c] for c in GROUP), rows.c.observed_on, shape.c.geom, shape.c.area_km2)
             .select_from(rows.join(shape, on)).subquery(name))
 
 
@@ -325,7 +325,7 @@ def _snapshot(day: date, filters: Filters, region: str | None, name: str) -> Fro
     series = merged_latest(day, filters, region, f"{name}_series")
     # Empty strings for NULL side and layer: a FULL JOIN needs plain equality to match series.
     return select(*(func.coalesce(series.c[c], "").label(c) if c in ("side_code", "layer") else series.c[c]
-                    for c in GROUP), series.c.observed_on, series.c.geom).subquery(name)
+                    for c in GROUP), series.c.observed_on, series.c.geom, series.c.area_km2).subquery(name)
 
 
 def changes(conn: Connection, before_day: date, after_day: date, filters: Filters,
@@ -345,9 +345,11 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
                     func.coalesce(a.c.status, b.c.status).label("status"),
                     func.coalesce(a.c.layer, b.c.layer).label("layer"),
                     a.c.observed_on.label("before_observed_on"), b.c.observed_on.label("after_observed_on"),
-                    before_geom.label("before_geom"), after_geom.label("after_geom"),
+                    func.coalesce(a.c.area_km2, 0.0).label("before_km2"),
+                    func.coalesce(b.c.area_km2, 0.0).label("after_km2"),
                     gained.label("gained"), lost.label("lost"))
-             .select_from(a.join(b, on, full=True)).subquery("parts"))
+             # MATERIALIZED: each difference computed once, though measured and serialised below.
+             .select_from(a.join(b, on, full=True)).cte("parts").prefix_with("MATERIALIZED"))
 
     def km2(geom: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.coalesce(func.ST_Area(func.Geography(geom)), 0.0) / 1e6
@@ -360,7 +362,7 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
                    parts.c.status.label("status"), layer.label("layer"),
                    parts.c.before_observed_on.label("before_observed_on"),
                    parts.c.after_observed_on.label("after_observed_on"),
-                   km2(parts.c.before_geom).label("before_km2"), km2(parts.c.after_geom).label("after_km2"),
+                   parts.c.before_km2.label("before_km2"), parts.c.after_km2.label("after_km2"),
                    km2(parts.c.gained).label("gained_km2"), km2(parts.c.lost).label("lost_km2"),
                    geojson(parts.c.gained).label("gained_geojson"), geojson(parts.c.lost).label("lost_geojson"))
             .select_from(parts.join(sources, sources.c.id == parts.c.source_id))
