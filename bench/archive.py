@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -30,15 +29,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from items_vs_tipg import free_port, serve
+from items_vs_tipg import free_port, seeded_cluster, serve
 
-from app.db.engine import make_engine
 from app.embedded import EmbeddedCluster
 from app.services.importer import import_paths
-from app.services.migrate import upgrade
 from app.services.profiles import load_profile
-from app.services.seed import seed
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import PROJECT_ROOT
 
 SHARED = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 TARGET_MS = {"research": 150, "daily series, all days": 300, "map": 400}
@@ -64,17 +60,7 @@ def replicate(into: Path, daily: int, raw: int) -> dict[str, list[Path]]:
 
 def load(stack: ExitStack, folders: dict[str, list[Path]]) -> tuple[EmbeddedCluster, dict[str, tuple[int, float]]]:
     """A throw-away cluster, migrated, seeded, every folder imported with its profile: files and seconds each."""
-    scratch = Path(tempfile.mkdtemp(prefix="frontline-archive-", dir="/tmp"))
-    scratch.chmod(0o755)
-    stack.callback(shutil.rmtree, scratch, True)
-    cluster = EmbeddedCluster(scratch, tcp_port=free_port())  # tipg (asyncpg) needs TCP
-    cluster.start()
-    stack.callback(cluster.stop)
-    settings = Settings(database_url=cluster.url, data_dir=scratch)
-    upgrade(settings)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
-        seed(conn, settings.geodata_dir)
+    cluster, engine = seeded_cluster(stack, tcp_port=free_port())  # tipg (asyncpg) needs TCP
     timings = {}
     for profile, paths in folders.items():
         started = time.perf_counter()

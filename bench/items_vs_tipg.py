@@ -25,6 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Engine
 
 from app.db.engine import make_engine
 from app.embedded import EmbeddedCluster
@@ -86,8 +87,9 @@ def check_requirements() -> None:
         sys.exit("wrk is missing: apt-get install wrk")
 
 
-def deepstate_cluster(stack: ExitStack, tcp_port: int | None = None) -> EmbeddedCluster:
-    """A throw-away embedded cluster (fsync on), migrated, seeded and holding every DeepState day."""
+def seeded_cluster(stack: ExitStack, tcp_port: int | None = None) -> tuple[EmbeddedCluster, Engine]:
+    """A throw-away embedded cluster (fsync on), migrated and seeded, and an engine on it (the caller disposes
+    of it); both go when ``stack`` closes."""
     scratch = Path(tempfile.mkdtemp(prefix="frontline-bench-", dir="/tmp"))
     scratch.chmod(0o755)
     stack.callback(shutil.rmtree, scratch, True)
@@ -99,6 +101,12 @@ def deepstate_cluster(stack: ExitStack, tcp_port: int | None = None) -> Embedded
     engine = make_engine(settings)
     with engine.begin() as conn:
         seed(conn, settings.geodata_dir)
+    return cluster, engine
+
+
+def deepstate_cluster(stack: ExitStack, tcp_port: int | None = None) -> EmbeddedCluster:
+    """A throw-away embedded cluster (fsync on), migrated, seeded and holding every DeepState day."""
+    cluster, engine = seeded_cluster(stack, tcp_port)
     import_paths(engine, discover([DATA]), ImportOptions("deepstatemap", "RU", "assessed"))
     engine.dispose()
     return cluster
