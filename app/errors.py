@@ -107,6 +107,14 @@ class Busy(FrontlineError):
     retry_after = 2
 
 
+class DatabaseUnavailable(FrontlineError):
+    """The database did not answer the health check's round trip."""
+
+    status_code = 503
+    title = "Database unavailable"
+    retry_after = 5
+
+
 class EmbeddedDatabaseError(FrontlineError):
     """The embedded PostgreSQL cluster could not be prepared or started."""
 

@@ -16,6 +16,7 @@ from app.auth import requires
 from app.cache import CacheMiddleware, ResponseCache, VersionWatcher
 from app.db.engine import make_engine
 from app.db.replicas import ReadRouter
+from app.db.status import HealthProbe
 from app.errors import register_error_handlers
 from app.routes import catalog, docs, figures, health, maps, ogc, places, research, writes
 from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
@@ -44,22 +45,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             watcher.stop()
         if reads:
             reads.dispose()
+        await app.state.health.close()
         engine.dispose()
 
-    app = FastAPI(
-        title="Frontline",
-        version=__version__,
-        description="Who holds which territory on which date, per source, side, status and day.",
-        lifespan=lifespan,
-        docs_url=None,  # served by app.routes.docs with local assets
-        redoc_url=None,
-    )
+    app = FastAPI(title="Frontline", version=__version__, lifespan=lifespan,
+                  description="Who holds which territory on which date, per source, side, status and day.",
+                  docs_url=None, redoc_url=None)  # the docs: app.routes.docs, with local assets
     app.state.settings = settings
     app.state.engine = engine
     # Requests only read: autocommit spares each one a BEGIN and a ROLLBACK round trip; with replicas, reads
     # go to them (app/db/replicas.py). Tests swap in their own rolled-back transaction.
     app.state.connect = reads.connect if reads else engine.execution_options(isolation_level="AUTOCOMMIT").connect
     app.state.reads = reads
+    app.state.health = HealthProbe.for_engine(engine)
     app.state.begin = engine.begin  # writes: one transaction each
     app.state.cache = cache
     app.state.heavy = threading.BoundedSemaphore(settings.heavy_queries)  # uncached research answers at once

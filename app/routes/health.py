@@ -6,16 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from app.db.status import database_status
-from app.deps import ConnDep
-
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Service and database health")
-def healthz(request: Request, conn: ConnDep) -> dict[str, Any]:
-    """200 with the PostGIS version when the database answers (a replica, with read replicas), with each
-    replica's state; 503 problem+json when none answers."""
+async def healthz(request: Request) -> dict[str, Any]:
+    """200 with the PostGIS version when the database (DATABASE_URL) answers, with each read replica's state;
+    503 problem+json when it does not."""
     reads = request.app.state.reads
-    return {"status": "ok", "database": "ok", **database_status(conn),
+    return {"status": "ok", "database": "ok", **await request.app.state.health.status(),
             **({"replicas": reads.status(), "primary_reads": reads.reads["primary"]} if reads else {})}
