@@ -6,17 +6,20 @@ tipg's typed dependencies); a rule such as "start must not be after end" is writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from app.db import asof, cases, reference
 from app.db.models import STATUSES
 from app.errors import InvalidParameter
 from app.params import DayRange, day_range, parse_day, parse_instant, parse_list
+
+T = TypeVar("T")
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
@@ -28,11 +31,26 @@ def get_conn(request: Request) -> Iterator[Connection]:
 
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
+
+async def _checked(request: Request, check: Callable[[Connection], T]) -> T:
+    """Run a validation that needs the database in a worker thread, on the request's connection (taken now if
+    none was). The dependencies below call it only when there is something to check, so a request without
+    such parameters crosses into a thread once, for its answer, not once per dependency."""
+
+    def run() -> T:
+        taken = getattr(request.state, "conn", None)
+        if taken is not None:
+            return check(taken)
+        with request.app.state.connect() as conn:
+            return check(conn)
+
+    return await run_in_threadpool(run)
+
 FILTER_PARAMETERS = {"side", "source", "status", "series", "known_at", "max_age"}
 
 
-def series_filters(
-    conn: ConnDep,
+async def series_filters(
+    request: Request,
     side: Annotated[str | None, Query(description="Side code(s), comma-separated: UA, RU.")] = None,
     source: Annotated[str | None, Query(description=(
         "Source slug(s) or name(s), comma-separated, e.g. deepstatemap. Illustrative shapes only with "
@@ -50,9 +68,11 @@ def series_filters(
     for value in statuses or []:
         if value not in STATUSES:
             raise InvalidParameter(f"status: '{value}' is not one of {', '.join(STATUSES)}", parameter="status")
+    sources, keys = parse_list(source), parse_list(series)
+    if sources or keys:
+        sources, keys = await _checked(request, lambda conn: (_sources(conn, sources), _series(conn, keys)))
     return asof.Filters(
-        side=parse_list(side), source=_sources(conn, parse_list(source)), status=statuses,
-        series=_series(conn, parse_list(series)),
+        side=parse_list(side), source=sources, status=statuses, series=keys,
         known_at=parse_instant(known_at, "known_at") if known_at else None, max_age=max_age,
     )
 
@@ -117,14 +137,14 @@ OptionalStartEndDep = Annotated[DayRange, Depends(optional_start_end)]
 FromToDep = Annotated[DayRange, Depends(from_to)]
 
 
-def the_region(
-    conn: ConnDep,
+async def the_region(
+    request: Request,
     region: Annotated[str | None, Query(description="Clip to a region: its key (kursk-oblast) or name.")] = None,
 ) -> str | None:
     """The key of the region to clip to, or 400 when there is no such region."""
     if region is None:
         return None
-    key = asof.resolve_region(conn, region)
+    key = await _checked(request, lambda conn: asof.resolve_region(conn, region))
     if key is None:
         raise InvalidParameter(f"region: no region '{region}' (try /collections/regions/items)", parameter="region")
     return key
@@ -133,15 +153,15 @@ def the_region(
 RegionDep = Annotated[str | None, Depends(the_region)]
 
 
-def the_case(
-    conn: ConnDep,
+async def the_case(
+    request: Request,
     case: Annotated[str | None, Query(description=(
         "Clip to a case's ground (see /cases), e.g. kursk-incursion; no clip when not given."))] = None,
 ) -> str | None:
     """The key of the case to clip to, or 400 naming the cases."""
     if case is None:
         return None
-    keys = cases.case_keys(conn)
+    keys = await _checked(request, cases.case_keys)
     if case not in keys:
         raise InvalidParameter(f"case: no case '{case}'; cases are {', '.join(keys) or 'none'}", parameter="case")
     return case
