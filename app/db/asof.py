@@ -41,7 +41,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import distinct_on
 
-from app.db.cases import case_geom
 from app.db.features import display_geojson, example_sources, feature_json, km
 from app.db.models import EXAMPLE, areas, figures, lines, regions, series, sides, sources
 from app.db.observed import WHOLE, band_for, observations, shapes
@@ -138,13 +137,6 @@ class Filters:
         if self.max_age is not None:
             conditions.append(observed >= cast(day, Date) - self.max_age)
         return conditions
-
-
-def region_geom(key: str) -> ColumnElement[Any]:
-    """The geometry to clip to: the current region of that key, else the case of that key (scalar subquery)."""
-    region = (select(regions.c.geom).where(regions.c.key == key, regions.c.superseded_at.is_(None))
-              .scalar_subquery())
-    return func.coalesce(region, case_geom(key))
 
 
 def resolve_region(conn: Connection, value: str) -> str | None:
