@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from app.db.features import display_geojson, example_sources, feature_json, km
 from app.db.models import EXAMPLE, areas, figures, lines, regions, series, sides, sources
-from app.db.observed import WHOLE, band_for, observations, shapes
+from app.db.observed import WHOLE, band_for, observations, observed_series, shapes
 from app.db.rhythm import STALE_MIN_DAYS, same_series, series_stats, stale
 
 GROUP = ("source_id", "side_code", "status", "layer")
@@ -103,12 +103,18 @@ class Filters:
         return hash(tuple(tuple(v) if isinstance(v, list) else v for v in astuple(self)))
 
     def where(self, t: FromClause = areas) -> list[ColumnElement[bool]]:
-        """Conditions on control-area rows."""
+        """Conditions on control-area (or observation) rows: their version, and their series."""
+        return [*self.version(t), *self.of_series(t)]
+
+    def version(self, t: FromClause) -> list[ColumnElement[bool]]:
+        """The rows current now, or at ``known_at``."""
         if self.known_at is None:
-            conditions: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
-        else:
-            conditions = [t.c.recorded_at <= self.known_at,
-                          or_(t.c.superseded_at.is_(None), t.c.superseded_at > self.known_at)]
+            return [t.c.superseded_at.is_(None)]
+        return [t.c.recorded_at <= self.known_at, or_(t.c.superseded_at.is_(None), t.c.superseded_at > self.known_at)]
+
+    def of_series(self, t: FromClause) -> list[ColumnElement[bool]]:
+        """Conditions on a row's series (source_id, side_code, status, layer)."""
+        conditions: list[ColumnElement[bool]] = []
         if self.side:
             conditions.append(t.c.side_code.in_(self.side))
         if self.status:
@@ -151,11 +157,12 @@ def resolve_region(conn: Connection, value: str) -> str | None:
 
 
 def latest(day: date | BindParameter[date], filters: Filters) -> FromClause:
-    """Each claim series' latest observation (app.db.observed) on or before ``day``: one row per series."""
-    o = observations
-    group = [o.c[c] for c in GROUP]
-    return (select(o).where(*filters.where(o), *filters.fresh(o.c.observed_on, day))
-            .ext(distinct_on(*group)).order_by(*group, o.c.observed_on.desc()).subquery("latest"))
+    """Each claim series' latest observation (app.db.observed) on or before ``day``: one row per series, each
+    found by one backward probe of the (series, day) index, however long the history."""
+    o, s = observations, observed_series
+    pick = (select(o).where(o.c.series_id == s.c.id, *filters.version(o), *filters.fresh(o.c.observed_on, day))
+            .order_by(o.c.observed_on.desc()).limit(1).lateral("pick"))
+    return select(pick).select_from(s.join(pick, true())).where(*filters.of_series(s)).subquery("latest")
 
 
 def shape_of(rows: FromClause, ground: str | None) -> tuple[FromClause, ColumnElement[bool]]:

@@ -35,6 +35,27 @@ def _display(metres: int) -> Computed:
                     persisted=True)
 
 
+class ObservedSeries(Base):
+    """A claim series as observed (migration 0009): recorded on its first observation, with its rhythm over the
+    current observations, refreshed by the same trigger. The latest observation of each series on or before a
+    day is one backward probe of ``ix_observations_series_id_day`` from here."""
+
+    __tablename__ = "observed_series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    side_code: Mapped[str | None] = mapped_column(String(8), ForeignKey("sides.code"))
+    status: Mapped[str] = mapped_column(Text)
+    layer: Mapped[str | None] = mapped_column(Text)
+    first_observed: Mapped[date | None] = mapped_column(Date)
+    last_observed: Mapped[date | None] = mapped_column(Date)
+    observations: Mapped[int] = mapped_column(Integer, server_default="0")
+    median_gap_days: Mapped[float | None] = mapped_column(Double, doc="NULL when observed once.")
+
+    __table_args__ = (Index("ux_observed_series_series", "source_id", "side_code", "status", "layer", unique=True,
+                            postgresql_nulls_not_distinct=True),)
+
+
 class Observation(Base):
     """One claim series on one day: the union of its polygons, as known from ``recorded_at`` until closed."""
 
@@ -45,6 +66,7 @@ class Observation(Base):
     side_code: Mapped[str | None] = mapped_column(String(8), ForeignKey("sides.code"))
     status: Mapped[str] = mapped_column(Text)
     layer: Mapped[str | None] = mapped_column(Text)
+    series_id: Mapped[int] = mapped_column(ForeignKey("observed_series.id"))
     observed_on: Mapped[date] = mapped_column(Date)
     area_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), doc="The control-area rows it unites.")
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -53,6 +75,7 @@ class Observation(Base):
     __table_args__ = (
         Index("ix_observations_series_day", "source_id", "status", "side_code", "layer", "observed_on"),
         Index("ix_observations_current", "observed_on", postgresql_where=text("superseded_at IS NULL")),
+        Index("ix_observations_series_id_day", "series_id", "observed_on"),
     )
 
 
@@ -76,6 +99,7 @@ class ObservationShape(Base):
     __table_args__ = (Index("ix_observation_shapes_ground", "ground"),)
 
 
+observed_series = table_of(ObservedSeries)
 observations = table_of(Observation)
 shapes = table_of(ObservationShape)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, Integer, and_, case, cast, func, select
 
-from app.db.observed import observations
+from app.db.observed import observations, observed_series
 
 STALE_MIN_DAYS = 7
 GROUP = ("source_id", "side_code", "status", "layer")
@@ -19,9 +19,12 @@ GROUP = ("source_id", "side_code", "status", "layer")
 def series_stats(where: list[ColumnElement[bool]] | None = None) -> FromClause:
     """Per series (source_id, side_code, status, layer) of the observations ``where`` admits (default: the
     current ones): first and last observation day, how many days, and the median gap in days (NULL when
-    observed once)."""
+    observed once). The current ones are kept at write time (``observed_series``); others are computed."""
+    if where is None:
+        kept = observed_series
+        return select(kept).where(kept.c.observations > 0).subquery("series_stats")
     o = observations
-    conditions = where if where is not None else [o.c.superseded_at.is_(None)]
+    conditions = where
     group = [o.c[c] for c in GROUP]
     gap = cast(o.c.observed_on - func.lag(o.c.observed_on).over(partition_by=group, order_by=o.c.observed_on),
                Integer)

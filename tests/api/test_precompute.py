@@ -5,6 +5,7 @@ polygons."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -115,6 +116,35 @@ def test_a_correction_versions_the_observation_in_the_same_transaction(
     assert gone.status_code == 204, gone.text
     assert current(seeded) == []
     assert client.get(f"/control?date={DAY}&series={SERIES}").json()["features"] == []
+
+
+def rhythm(conn: Connection, series: str = SERIES) -> dict[str, Any]:
+    """The series' row in observed_series (migration 0009)."""
+    return dict(conn.execute(text(
+        "SELECT o.first_observed, o.last_observed, o.observations, o.median_gap_days FROM observed_series o "
+        "JOIN series ON series.source_id = o.source_id AND series.status = o.status "
+        " AND series.side_code IS NOT DISTINCT FROM o.side_code AND series.layer IS NOT DISTINCT FROM o.layer "
+        "WHERE series.key = :series"), {"series": series}).one()._mapping)
+
+
+def test_a_series_rhythm_is_kept_at_write_time(client: TestClient, seeded: Connection) -> None:
+    """Days 1, 3 and 10 of September: gaps 2 and 7, median 4.5; retracting day 10 leaves one gap of 2."""
+    ids = {day: add_control_area(seeded, f"{SERIES}/2024-09-{day:02d}", day=f"2024-09-{day:02d}")
+           for day in (1, 3, 10)}
+    assert rhythm(seeded) == {"first_observed": date(2024, 9, 1), "last_observed": date(2024, 9, 10),
+                              "observations": 3, "median_gap_days": 4.5}
+    listed = {s["id"]: s for s in client.get("/series").json()["series"]}[SERIES]
+    assert (listed["observations"], listed["median_gap_days"]) == (3, 4.5)
+    before = seeded.execute(text("SELECT clock_timestamp()")).scalar_one()
+    seeded.execute(text("UPDATE control_areas SET superseded_at = clock_timestamp() WHERE id = :id"),
+                   {"id": ids[10]})
+    assert rhythm(seeded) == {"first_observed": date(2024, 9, 1), "last_observed": date(2024, 9, 3),
+                              "observations": 2, "median_gap_days": 2.0}
+    # The latest observation on or before a day, now and as known before the retraction:
+    for known_at, expected in ((None, "2024-09-03"), (before.isoformat(), "2024-09-10")):
+        params = {"date": "2024-09-20", "series": SERIES} | ({"known_at": known_at} if known_at else {})
+        [row] = client.get("/stats/area", params=params).json()["rows"]
+        assert row["observed_on"] == expected
 
 
 def test_editing_a_region_cuts_again(seeded: Connection) -> None:
