@@ -45,6 +45,7 @@ class Cached:
     body: bytes
     media_type: str
     etag: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every copy (e.g. Content-Crs)
 
 
 class ResponseCache:
@@ -185,8 +186,8 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
         entry = cache.get(version, key)
         if entry is None:
             entry = build(connection())
-            cache.put(version, key, Cached(entry.body, entry.media_type, etag))
-    return Response(entry.body, media_type=entry.media_type, headers=headers)
+            cache.put(version, key, Cached(entry.body, entry.media_type, etag, entry.headers))
+    return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
 
 async def heavy_slot(request: Request) -> AsyncIterator[None]:
@@ -260,7 +261,8 @@ class CacheMiddleware:
             return
         media_type = entry.media_type.encode()
         headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL_BYTES),
-                   *self.security.for_response(media_type)]
+                   *self.security.for_response(media_type),
+                   *((name.lower().encode(), value.encode()) for name, value in entry.headers)]
         if _matches(_if_none_match(scope), entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})

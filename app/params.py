@@ -9,10 +9,12 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
+from app.crs import STORAGE, Crs, to_lonlat
 from app.errors import InvalidParameter
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+MAX_OFFSET = 1_000_000_000  # past any collection's end; within PostgreSQL's integer
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ def parse_interval(value: str, parameter: str = "datetime") -> DayRange:
     return _ordered(start, end, (f"{parameter}: start", "end"), parameter)
 
 
-def parse_bbox(value: str) -> tuple[float, float, float, float]:
-    """`minlon,minlat,maxlon,maxlat` in CRS84; antimeridian-crossing boxes are refused."""
+def parse_bbox(value: str, crs: Crs = STORAGE) -> tuple[float, float, float, float]:
+    """`minx,miny,maxx,maxy` in ``crs``'s axis order (CRS84 by default: `minlon,minlat,maxlon,maxlat`), as x/y
+    (easting, northing) bounds; antimeridian-crossing boxes are refused."""
     try:
         numbers = [float(v) for v in value.split(",")]
     except ValueError:
@@ -88,11 +91,15 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
         raise InvalidParameter(f"bbox: '{value}' is not four finite numbers", parameter="bbox")
-    minx, miny, maxx, maxy = numbers
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+    minx, miny, maxx, maxy = [numbers[1], numbers[0], numbers[3], numbers[2]] if crs.northing_first else numbers
+    if crs.geographic and not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter(f"bbox: '{value}' is outside longitude/latitude bounds", parameter="bbox")
-    if minx > maxx:
+    if minx > maxx and crs.geographic:
         raise InvalidParameter("bbox: boxes crossing the antimeridian are not supported", parameter="bbox")
+    if minx > maxx or miny > maxy:
+        raise InvalidParameter(f"bbox: '{value}' has a minimum above its maximum", parameter="bbox")
+    if not crs.geographic and to_lonlat((minx, miny, maxx, maxy), crs) is None:
+        raise InvalidParameter(f"bbox: '{value}' lies outside where {crs.uri} is defined", parameter="bbox")
     return minx, miny, maxx, maxy
 
 
@@ -108,7 +115,8 @@ def check_known_parameters(request: Request, allowed: set[str]) -> None:
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Features per page (maximum {MAX_LIMIT}).")]
-Offset = Annotated[int, Query(ge=0, description="Features to skip (paging; follow the `next` link instead).")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=(
+    "Features to skip (paging; follow the `next` link instead)."))]
 
 
 def parse_list(value: str | None) -> list[str] | None:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from app.crs import STORAGE, Crs
 from app.db.history import row_id
 from app.db.models import EXAMPLE, areas, events, lines, places, regions, sources
 from app.params import DayRange
@@ -165,6 +166,28 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 )}
 
 
+def geojson_in(t: FromClause, crs: Crs) -> ColumnElement[str]:
+    """A row's GeoJSON geometry in ``crs``: as stored for CRS84, else transformed by PostGIS, in the CRS's axis
+    order."""
+    if crs.is_storage:
+        return t.c.geojson
+    geom = func.ST_Transform(t.c.geom, crs.srid)
+    if crs.northing_first:
+        geom = func.ST_FlipCoordinates(geom)
+    return func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(geom), crs.digits, 0)
+
+
+def envelope(crs: Crs) -> ColumnElement[Any]:
+    """The bbox (bound as minx, miny, maxx, maxy in ``crs``, x/y order) as a CRS84 polygon; its edges are
+    densified before the transformation, so that they follow the box's straight sides in ``crs``."""
+    box = func.ST_MakeEnvelope(*(bindparam(b, type_=Float) for b in ("minx", "miny", "maxx", "maxy")), crs.srid)
+    if crs.srid == 4326:
+        return box
+    side = func.greatest(bindparam("maxx", type_=Float) - bindparam("minx", type_=Float),
+                         bindparam("maxy", type_=Float) - bindparam("miny", type_=Float))
+    return func.ST_Transform(func.ST_Segmentize(box, side / 32), 4326)
+
+
 @dataclass
 class Page:
     """One page of features (GeoJSON text each) and how many match in all."""
@@ -187,6 +210,8 @@ class PageShape:
     end: bool
     bbox: bool
     filters: tuple[str, ...]
+    crs: Crs = STORAGE
+    bbox_crs: Crs = STORAGE
 
 
 @lru_cache(maxsize=256)
@@ -199,13 +224,15 @@ def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
         where.append(collection.temporal_match(bindparam("start", type_=Date) if shape.start else None,
                                                bindparam("end", type_=Date) if shape.end else None))
     if shape.bbox:
-        where.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(
-            *(bindparam(b, type_=Float) for b in ("minx", "miny", "maxx", "maxy")), 4326)))
+        where.append(func.ST_Intersects(t.c.geom, envelope(shape.bbox_crs)))
     where.extend(collection.filter_column(name) == func.any(bindparam(f"filter_{name}", type_=ARRAY(Text)))
                  for name in shape.filters)
     if "source" not in shape.filters:  # illustrative shapes only when their source is asked for by name
         where.append(t.c.source_id.not_in(example_sources()))
-    feature = feature_json(t.c.id, t.c.geojson, collection.properties(t))
+    # A feature collection promises geometry (GDAL and QGIS make a layer of it; the OGC schema has no null):
+    # an event without a location is reachable by its id, not listed.
+    where.append(t.c.geom.is_not(None))
+    feature = feature_json(t.c.id, geojson_in(t, shape.crs), collection.properties(t))
     stmt = (_from(collection, [feature, func.count().over()]).where(*where)
             .order_by(t.c.id).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
     compiled = stmt.compile(dialect=dialect)
@@ -221,10 +248,13 @@ def page_items(
     filters: Mapping[str, list[str]],
     limit: int,
     offset: int,
+    crs: Crs = STORAGE,
+    bbox_crs: Crs = STORAGE,
 ) -> Page:
-    """Current versions matching the filters, in id order, one page of them, and how many match in all."""
+    """Current versions matching the filters, in id order, one page of them, and how many match in all;
+    geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``."""
     shape = PageShape(collection.id, bool(interval and interval.start), bool(interval and interval.end),
-                      bbox is not None, tuple(sorted(filters)))
+                      bbox is not None, tuple(sorted(filters)), crs, bbox_crs)
     sql, params = _page_sql(shape, conn.dialect)
     params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in filters.items()}}
     if interval:
@@ -251,14 +281,14 @@ class Item:
     feature: str
 
 
-def get_item(conn: Connection, collection: Collection, feature_id: str) -> Item | None:
+def get_item(conn: Connection, collection: Collection, feature_id: str, crs: Crs = STORAGE) -> Item | None:
     """A feature by row id (any version, current or superseded), or by key (its current version; the first
-    polygon when a claim is drawn as several)."""
+    polygon when a claim is drawn as several); its geometry in ``crs``."""
     t = collection.table
     number = row_id(feature_id)
     match = t.c.id == number if number is not None else and_(t.c.key == feature_id, t.c.superseded_at.is_(None))
     stmt = _from(collection, [t.c.id, t.c.key, t.c.superseded_at.is_(None),
-                              feature_json(t.c.id, t.c.geojson, collection.properties(t))]).where(match)
+                              feature_json(t.c.id, geojson_in(t, crs), collection.properties(t))]).where(match)
     row = conn.execute(stmt.order_by(t.c.id).limit(1)).first()
     return Item(*row) if row else None
 

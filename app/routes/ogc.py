@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.cache import CACHE_CONTROL, Cached, cached_response
+from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import features, history
 from app.errors import NotFound
 from app.formats import GEOJSON, OPENAPI_30, JsonOnly, feature_collection, json_body, output_format
@@ -19,14 +19,18 @@ from app.routes.maps import landing_html
 
 router = APIRouter(tags=["OGC API – Features"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
-ITEM_PARAMETERS = {"bbox", "datetime", "limit", "offset", "f"}
+ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f"}
 GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
+CRS_URIS = list(SUPPORTED)
+CrsParameter = Annotated[str | None, Query(description=(
+    "The CRS of the geometries returned (OGC API – Features Part 2), as a URI; CRS84 by default. Coordinates "
+    "come in the CRS's own axis order (EPSG:4326: latitude first)."), json_schema_extra={"enum": CRS_URIS})]
 
 
 async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
@@ -81,7 +85,7 @@ def _collection_body(request: Request, conn: Connection, collection: features.Co
                               "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return {
         "id": collection.id, "title": collection.title, "description": collection.description,
-        "itemType": "feature", "crs": [CRS84], "extent": extent,
+        "itemType": "feature", "crs": CRS_URIS, "storageCrs": CRS84, "extent": extent,
         "links": [
             {"href": str(request.url_for("collection", collection_id=collection.id)), "rel": "self",
              "type": "application/json"},
@@ -115,7 +119,12 @@ def items(
     request: Request,
     coll: CollectionDep,
     _: GeoJsonFormat,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84).")] = None,
+    bbox: Annotated[str | None, Query(description=(
+        "minx,miny,maxx,maxy in `bbox-crs` and its axis order (CRS84 by default: minlon,minlat,maxlon,maxlat)."))]
+    = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="The CRS of `bbox`, as a URI; CRS84 by "
+                                          "default.", json_schema_extra={"enum": CRS_URIS})] = None,
+    crs: CrsParameter = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
         "A day (2024-11-12, the whole day), an RFC 3339 instant, or an interval start/end with `..` for an "
         "open end. Control areas match when valid on any day of it."))] = None,
@@ -134,20 +143,24 @@ def items(
     given = {"side": side, "source": source, "status": status, "layer": layer, "kind": kind, "country": country}
     filters = {name: [v.strip() for v in value.split(",") if v.strip()]
                for name, value in given.items() if value is not None and name in coll.filters}
-    box = parse_bbox(bbox) if bbox is not None else None
+    out, box_crs = parse_crs(crs, "crs"), parse_crs(bbox_crs, "bbox-crs")
+    box = parse_bbox(bbox, box_crs) if bbox is not None else None
     interval = parse_interval(datetime_) if datetime_ is not None else None
 
     def build(conn: Connection) -> Cached:
         page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
-                                   offset=offset)
-        envelope = {
-            "numberMatched": page.matched, "numberReturned": len(page.features),
-            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-            "links": _page_links(request, page.matched, limit, offset),
-        }
-        return Cached(feature_collection(page.features, envelope), GEOJSON)
+                                   offset=offset, crs=out, bbox_crs=box_crs)
+        # No timeStamp: the body is cached for the data version; the response's own time is its Date header.
+        envelope = {"numberMatched": page.matched, "numberReturned": len(page.features),
+                    "links": _page_links(request, page.matched, limit, offset)}
+        return Cached(feature_collection(page.features, envelope), GEOJSON, headers=content_crs(out))
 
     return cached_response(request, build)
+
+
+def content_crs(crs: Crs) -> tuple[tuple[str, str], ...]:
+    """The Content-Crs header (Part 2): the CRS of the geometries in the body."""
+    return (("Content-Crs", f"<{crs.uri}>"),)
 
 
 def _page_links(request: Request, matched: int, limit: int, offset: int) -> list[dict[str, str]]:
@@ -171,17 +184,19 @@ ITEM_PATH = "/collections/{collection_id}/items/{feature_id:path}"
             responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
 def item(request: Request, coll: CollectionDep,
          feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
-         _: GeoJsonFormat) -> Response:
+         _: GeoJsonFormat, crs: CrsParameter = None) -> Response:
     """One feature; superseded versions stay reachable by their id.
 
     The ETag names this version of the thing: send it as If-Match to correct or retract it.
     """
+    check_known_parameters(request, {"f", "crs"})
+    out = parse_crs(crs, "crs")
     with request.app.state.connect() as conn:
-        found = features.get_item(conn, coll, feature_id)
+        found = features.get_item(conn, coll, feature_id, out)
         if found is None:
             raise NotFound(f"no feature '{feature_id}' in collection '{coll.id}'")
         ids = history.current_rows(conn, coll.table, found.key) if found.current else [found.id]
-    headers = {"ETag": history.version_tag(ids), "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": history.version_tag(ids), "Cache-Control": CACHE_CONTROL, **dict(content_crs(out))}
     if request.headers.get("if-none-match", "").strip() == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},

@@ -212,3 +212,22 @@ def test_examples_are_items_only_when_their_source_is_asked_for(seeded: Connecti
     # datetime and bbox filters leave them out too.
     assert client.get(f"{url}?datetime=2024-08-20").json()["numberMatched"] == 0
     assert client.get(f"{url}?datetime=2024-08-20&source=example").json()["numberMatched"] == 1
+
+
+def test_events_without_a_location_are_reachable_by_id_but_not_listed(client: TestClient, seeded: Connection) -> None:
+    """The OGC feature schema has no null geometry, and GIS clients make a layer of the collection: a statement
+    without a place is left out of the listing, still served (RFC 7946 allows a null geometry) by its id."""
+    located = seeded.execute(text("SELECT count(*) FROM events WHERE superseded_at IS NULL AND geom IS NOT NULL"
+                                  " AND source_id NOT IN (SELECT id FROM sources WHERE kind = 'example')")).scalar_one()
+    listed = client.get("/collections/events/items").json()
+    assert listed["numberMatched"] == located == len(listed["features"]) > 0
+    assert all(f["geometry"] is not None for f in listed["features"])
+    unlocated = client.get("/collections/events/items/deepstate-assessment-2024-11-22")
+    assert unlocated.status_code == 200 and unlocated.json()["geometry"] is None
+
+
+def test_item_pages_carry_no_stale_timestamp(client: TestClient) -> None:
+    """A cached page is served again later: it says no timeStamp rather than when it was first built."""
+    first, again = (client.get("/collections/places/items?limit=2") for _ in range(2))
+    assert "timeStamp" not in first.json() and first.content == again.content
+    assert again.headers["etag"] == first.headers["etag"]
