@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -37,8 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.crs import STORAGE, Crs
+from app.db.cql import Queryable, queryables
 from app.db.history import row_id
-from app.db.models import EXAMPLE, areas, events, lines, places, regions, sources
+from app.db.models import EXAMPLE, STATUSES, areas, events, lines, places, regions, sources
 from app.params import DayRange
 
 Properties = Callable[[Table], dict[str, ColumnElement[Any]]]
@@ -51,7 +52,7 @@ def example_sources() -> Select[Any]:
 
 def km(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A length or area rounded to 3 decimals for output."""
-    return func.round(cast(column, Numeric), 3)
+    return func.round(cast(column, Numeric), 3, type_=Numeric)
 
 
 def feature_json(row_id: ColumnElement[Any], geojson: ColumnElement[Any],
@@ -85,8 +86,9 @@ def common_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
 def control_properties(t: FromClause) -> dict[str, ColumnElement[Any]]:
     """Properties of a control area feature."""
     return {
-        "side": t.c.side_code, "status": t.c.status, "observed_on": func.lower(t.c.valid),
-        "valid_from": func.lower(t.c.valid), "valid_until": func.upper(t.c.valid), "layer": t.c.layer,
+        "side": t.c.side_code, "status": t.c.status, "observed_on": func.lower(t.c.valid, type_=Date),
+        "valid_from": func.lower(t.c.valid, type_=Date), "valid_until": func.upper(t.c.valid, type_=Date),
+        "layer": t.c.layer,
         "name": t.c.name, "area_km2": km(t.c.area_km2),
         "series": func.concat(sources.c.slug, "/", func.coalesce(t.c.side_code, "-"), "/", t.c.status, "/",
                               func.coalesce(t.c.layer, "-")),
@@ -106,6 +108,10 @@ class Collection:
     properties: Properties
     filters: dict[str, str]  # query parameter -> column ("source" is the source's slug)
     temporal: str | None  # "valid": daterange; "valid-or-always": NULL valid = always; "occurred_on": date
+
+    def queryables(self) -> dict[str, Queryable]:
+        """What a CQL2 filter or ``sortby`` may name (app.db.cql)."""
+        return _queryables(self.id)
 
     def filter_column(self, name: str) -> ColumnElement[Any]:
         """The column a property filter compares."""
@@ -188,6 +194,12 @@ def envelope(crs: Crs) -> ColumnElement[Any]:
     return func.ST_Transform(func.ST_Segmentize(box, side / 32), 4326)
 
 
+@cache
+def _queryables(collection_id: str) -> dict[str, Queryable]:
+    c = COLLECTIONS[collection_id]
+    return queryables(c.table, c.properties(c.table), c.temporal, {"status": STATUSES})
+
+
 @dataclass
 class Page:
     """One page of features (GeoJSON text each) and how many match in all."""
@@ -217,6 +229,18 @@ class PageShape:
 @lru_cache(maxsize=256)
 def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """The SQL of one query shape, compiled once: building and compiling it cost more than running it."""
+    return _compiled(_page_statement(shape), dialect)
+
+
+def _compiled(stmt: Select[Any], dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    compiled = stmt.compile(dialect=dialect)
+    return compiled.string, dict(compiled.params)
+
+
+def _page_statement(shape: PageShape, condition: ColumnElement[bool] | None = None,
+                    order: Sequence[ColumnElement[Any]] = ()) -> Select[Any]:
+    """One page of a collection's current versions: the shape's conditions, a CQL2 ``condition`` and
+    ``order`` (then id) if given."""
     collection = COLLECTIONS[shape.collection_id]
     t = collection.table
     where: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
@@ -232,11 +256,12 @@ def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     # A feature collection promises geometry (GDAL and QGIS make a layer of it; the OGC schema has no null):
     # an event without a location is reachable by its id, not listed.
     where.append(t.c.geom.is_not(None))
+    if condition is not None:
+        where.append(condition)
     feature = feature_json(t.c.id, geojson_in(t, shape.crs), collection.properties(t))
-    stmt = (_from(collection, [feature, func.count().over()]).where(*where)
-            .order_by(t.c.id).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)))
-    compiled = stmt.compile(dialect=dialect)
-    return compiled.string, dict(compiled.params)
+    return (_from(collection, [feature, func.count().over()]).where(*where)
+            .order_by(*order, t.c.id).limit(bindparam("limit", type_=Integer))
+            .offset(bindparam("offset", type_=Integer)))
 
 
 def page_items(
@@ -250,12 +275,17 @@ def page_items(
     offset: int,
     crs: Crs = STORAGE,
     bbox_crs: Crs = STORAGE,
+    condition: ColumnElement[bool] | None = None,
+    order: Sequence[ColumnElement[Any]] = (),
 ) -> Page:
-    """Current versions matching the filters, in id order, one page of them, and how many match in all;
-    geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``."""
+    """Current versions matching the filters (and a CQL2 ``condition``), in ``order`` then id order, one page
+    of them, and how many match in all; geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``."""
     shape = PageShape(collection.id, bool(interval and interval.start), bool(interval and interval.end),
                       bbox is not None, tuple(sorted(filters)), crs, bbox_crs)
-    sql, params = _page_sql(shape, conn.dialect)
+    if condition is None and not order:
+        sql, params = _page_sql(shape, conn.dialect)
+    else:  # a filter's own statement: its values are bound parameters, compiled with it
+        sql, params = _compiled(_page_statement(shape, condition, order), conn.dialect)
     params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in filters.items()}}
     if interval:
         params.update(start=interval.start, end=interval.end)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from app.cache import CACHE_CONTROL, Cached, cached_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
-from app.db import features, history
+from app.db import cql, features, history
 from app.errors import NotFound
 from app.formats import GEOJSON, OPENAPI_30, JsonOnly, feature_collection, json_body, output_format
 from app.openapi import as_openapi_30
@@ -24,8 +24,22 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
 ]
-ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f"}
+ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "filter", "filter-lang",
+                   "filter-crs", "sortby"}
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
 CRS_URIS = list(SUPPORTED)
 CrsParameter = Annotated[str | None, Query(description=(
@@ -90,6 +104,9 @@ def _collection_body(request: Request, conn: Connection, collection: features.Co
             {"href": str(request.url_for("collection", collection_id=collection.id)), "rel": "self",
              "type": "application/json"},
             {"href": items, "rel": "items", "type": GEOJSON, "title": f"{collection.title} (GeoJSON)"},
+            {"href": str(request.url_for("queryables", collection_id=collection.id)), "rel": QUERYABLES_REL,
+             "type": SCHEMA_JSON,
+             "title": "What a filter or sortby may name"},
         ],
     }
 
@@ -125,6 +142,17 @@ def items(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="The CRS of `bbox`, as a URI; CRS84 by "
                                           "default.", json_schema_extra={"enum": CRS_URIS})] = None,
     crs: CrsParameter = None,
+    filter_: Annotated[str | None, Query(alias="filter", description=(
+        "A CQL2 filter over the collection's queryables (`/collections/{id}/queryables`), e.g. "
+        "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`."))] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.",
+                                             json_schema_extra={"enum": list(cql.LANGUAGES)})] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", description=(
+        "The CRS of the filter's geometries, as a URI; CRS84 by default."), json_schema_extra={"enum": CRS_URIS})]
+    = None,
+    sortby: Annotated[str | None, Query(description=(
+        "Queryables to sort by, comma-separated, `-` before a name for descending (`-area_km2,name`); then by id.")
+    )] = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
         "A day (2024-11-12, the whole day), an RFC 3339 instant, or an interval start/end with `..` for an "
         "open end. Control areas match when valid on any day of it."))] = None,
@@ -146,14 +174,20 @@ def items(
     out, box_crs = parse_crs(crs, "crs"), parse_crs(bbox_crs, "bbox-crs")
     box = parse_bbox(bbox, box_crs) if bbox is not None else None
     interval = parse_interval(datetime_) if datetime_ is not None else None
+    fields = coll.queryables()
+    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
+        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
+    order = cql.sort_order(sortby, fields, coll.id) if sortby else []
 
     def build(conn: Connection) -> Cached:
-        page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
-                                   offset=offset, crs=out, bbox_crs=box_crs)
+        with cql.evaluated(filter_):
+            page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
+                                       offset=offset, crs=out, bbox_crs=box_crs, condition=condition, order=order)
         # No timeStamp: the body is cached for the data version; the response's own time is its Date header.
-        envelope = {"numberMatched": page.matched, "numberReturned": len(page.features),
-                    "links": _page_links(request, page.matched, limit, offset)}
-        return Cached(feature_collection(page.features, envelope), GEOJSON, headers=content_crs(out))
+        links = _page_links(request, page.matched, limit, offset)
+        envelope = {"numberMatched": page.matched, "numberReturned": len(page.features), "links": links}
+        headers = (*content_crs(out), ("Link", link_header(links)))
+        return Cached(feature_collection(page.features, envelope), GEOJSON, headers=headers)
 
     return cached_response(request, build)
 
@@ -163,18 +197,45 @@ def content_crs(crs: Crs) -> tuple[tuple[str, str], ...]:
     return (("Content-Crs", f"<{crs.uri}>"),)
 
 
+def link_header(links: list[dict[str, str]]) -> str:
+    """The body's links as an HTTP Link header (RFC 8288), for clients that read headers."""
+    return ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"; type="{link["type"]}"' for link in links)
+
+
 def _page_links(request: Request, matched: int, limit: int, offset: int) -> list[dict[str, str]]:
     def at(new_offset: int) -> str:
         return str(request.url.include_query_params(offset=new_offset, limit=limit))
 
+    collection_id = request.path_params["collection_id"]
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
-             {"href": str(request.url_for("collection", collection_id=request.path_params["collection_id"])),
-              "rel": "collection", "type": "application/json"}]
+             {"href": str(request.url_for("collection", collection_id=collection_id)), "rel": "collection",
+              "type": "application/json"},
+             {"href": str(request.url_for("queryables", collection_id=collection_id)), "rel": QUERYABLES_REL,
+              "type": SCHEMA_JSON}]
     if offset + limit < matched:
         links.append({"href": at(offset + limit), "rel": "next", "type": GEOJSON})
     if offset > 0:
         links.append({"href": at(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
     return links
+
+
+@router.get("/collections/{collection_id}/queryables", summary="What a filter may name", name="queryables",
+            response_class=Response, responses={200: {"content": {SCHEMA_JSON: {}}}})
+def queryables(request: Request, coll: CollectionDep, _: JsonOnly) -> Response:
+    """The collection's queryables as a JSON Schema: what `filter` (CQL2) and `sortby` may name, with types."""
+    properties: dict[str, Any] = {}
+    for q in coll.queryables().values():
+        if q.type == "geometry":
+            schema: dict[str, Any] = {"format": "geometry-any", "description": "The feature's geometry (CRS84)."}
+        elif q.type == "interval":
+            schema = {"type": "array", "format": "interval", "description": "The days it is valid (T_ operators)."}
+        else:
+            schema = {"type": q.type, **({"format": q.format} if q.format else {}),
+                      **({"enum": list(q.enum)} if q.enum else {})}
+        properties[q.name] = {"title": q.name, **schema}
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": str(request.url),
+            "type": "object", "title": coll.title, "properties": properties, "additionalProperties": False}
+    return Response(orjson.dumps(body), media_type=SCHEMA_JSON)
 
 
 ITEM_PATH = "/collections/{collection_id}/items/{feature_id:path}"
