@@ -133,10 +133,19 @@ class VersionWatcher:
             backoff = min(backoff * 2, 10.0)
 
 
+NEGOTIATED: set[bytes] = set()  # media types a route chooses by the Accept header (app.formats registers them)
+
+
 def request_key(scope: Scope) -> str:
-    """Path and raw query parameters in sorted order (two spellings of one query only miss the cache)."""
+    """Path and raw query parameters in sorted order (two spellings of one query only miss the cache), and the
+    Accept header when it may choose the format (no `f`, and it names a media type some route negotiates)."""
     query = scope.get("query_string", b"")
-    return scope["path"] + "?" + "&".join(sorted(query.decode("latin-1").split("&"))) if query else scope["path"]
+    key = scope["path"] + "?" + "&".join(sorted(query.decode("latin-1").split("&"))) if query else scope["path"]
+    if NEGOTIATED and not query.startswith(b"f=") and b"&f=" not in query:
+        accept = next((value for name, value in scope["headers"] if name == b"accept"), b"").lower()
+        if any(media in accept for media in NEGOTIATED):
+            key += " accept=" + accept.replace(b" ", b"").decode("latin-1")
+    return key
 
 
 def etag_for(version: int, key: str) -> str:

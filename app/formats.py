@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
-from app.cache import Cached
+from app.cache import NEGOTIATED, Cached
 from app.errors import InvalidParameter
 
 GEOJSON = "application/geo+json"
@@ -38,6 +38,47 @@ def output_format(*allowed: str) -> Any:
         return check_format(f, allowed)
 
     return Depends(dependency)
+
+
+def negotiated_format(media_types: dict[str, str]) -> Any:
+    """A dependency on `f`, or when it is absent on the Accept header: one of ``media_types``' names (format
+    name -> media type), the first by default."""
+    allowed = list(media_types)
+    description = f"Output format: {', '.join(allowed)} (default {allowed[0]}); or ask with an Accept header."
+    default = media_types[allowed[0]]
+    NEGOTIATED.update(media.split(";")[0].encode() for media in media_types.values() if media != default)
+
+    async def dependency(request: Request, f: Annotated[str | None, Query(
+            description=description, json_schema_extra={"enum": allowed})] = None) -> str:
+        if f is not None:
+            return check_format(f, allowed)
+        return _accepted(request.headers.get("accept", ""), media_types) or allowed[0]
+
+    return Depends(dependency)
+
+
+def _accepted(header: str, media_types: dict[str, str]) -> str | None:
+    """The format whose media type the Accept header prefers (by q, then order); None for no preference."""
+    ranges = []
+    for position, item in enumerate(header.split(",")):
+        media, *params = (part.strip() for part in item.split(";"))
+        q = next((float(p[2:]) for p in params if p.startswith("q=") and _number(p[2:])), 1.0)
+        ranges.append((-q, position, media.lower()))
+    for _, _, media in sorted(ranges):
+        if media in ("*/*", ""):
+            return None
+        for name, media_type in media_types.items():
+            if media_type.split(";")[0] == media:
+                return name
+    return None
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 TableFormat = Annotated[str, output_format("json", "csv")]

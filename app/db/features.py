@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from app.crs import STORAGE, Crs
 from app.db.cql import Queryable, queryables
@@ -172,6 +172,18 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 )}
 
 
+def _row_columns(collection: Collection, crs: Crs) -> list[ColumnElement[Any]]:
+    """A feature's id, its properties as columns (JSON ones as JSON text) and its geometry as WKB in ``crs``,
+    easting first."""
+    t = collection.table
+    columns: list[ColumnElement[Any]] = [t.c.id.label("id")]
+    for name, expression in collection.properties(t).items():
+        plain = isinstance(expression.type, JSONB | ARRAY)
+        columns.append((cast(expression, Text) if plain else expression).label(name))
+    geometry = t.c.geom if crs.is_storage else func.ST_Transform(t.c.geom, crs.srid)
+    return [*columns, func.ST_AsBinary(geometry).label("geometry")]
+
+
 def geojson_in(t: FromClause, crs: Crs) -> ColumnElement[str]:
     """A row's GeoJSON geometry in ``crs``: as stored for CRS84, else transformed by PostGIS, in the CRS's axis
     order."""
@@ -194,6 +206,14 @@ def envelope(crs: Crs) -> ColumnElement[Any]:
     return func.ST_Transform(func.ST_Segmentize(box, side / 32), 4326)
 
 
+def geometry_type(collection: Collection) -> str:
+    """The collection's geometry type as GDAL names it (``MultiPolygon``, ``Point``, ``Unknown``...)."""
+    declared = str(getattr(collection.table.c.geom.type, "geometry_type", "GEOMETRY")).upper()
+    names = {"POINT": "Point", "MULTIPOINT": "MultiPoint", "LINESTRING": "LineString",
+             "MULTILINESTRING": "MultiLineString", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
+    return names.get(declared, "Unknown")
+
+
 @cache
 def _queryables(collection_id: str) -> dict[str, Queryable]:
     c = COLLECTIONS[collection_id]
@@ -204,7 +224,7 @@ def _queryables(collection_id: str) -> dict[str, Queryable]:
 class Page:
     """One page of features (GeoJSON text each) and how many match in all."""
 
-    features: list[str]
+    features: list[Any]  # GeoJSON text, or dicts of properties and WKB (``rows``)
     matched: int
 
 
@@ -224,12 +244,13 @@ class PageShape:
     filters: tuple[str, ...]
     crs: Crs = STORAGE
     bbox_crs: Crs = STORAGE
+    rows: bool = False  # properties as columns and WKB, not GeoJSON features
 
 
 @lru_cache(maxsize=256)
 def _page_sql(shape: PageShape, dialect: Dialect) -> tuple[str, dict[str, Any]]:
     """The SQL of one query shape, compiled once: building and compiling it cost more than running it."""
-    return _compiled(_page_statement(shape), dialect)
+    return _compiled(_page_statement(shape, rows=shape.rows), dialect)
 
 
 def _compiled(stmt: Select[Any], dialect: Dialect) -> tuple[str, dict[str, Any]]:
@@ -238,9 +259,10 @@ def _compiled(stmt: Select[Any], dialect: Dialect) -> tuple[str, dict[str, Any]]
 
 
 def _page_statement(shape: PageShape, condition: ColumnElement[bool] | None = None,
-                    order: Sequence[ColumnElement[Any]] = ()) -> Select[Any]:
+                    order: Sequence[ColumnElement[Any]] = (), rows: bool = False) -> Select[Any]:
     """One page of a collection's current versions: the shape's conditions, a CQL2 ``condition`` and
-    ``order`` (then id) if given."""
+    ``order`` (then id) if given. Each a GeoJSON Feature (text), or with ``rows`` its properties as columns and
+    its geometry as WKB (for the bulk formats)."""
     collection = COLLECTIONS[shape.collection_id]
     t = collection.table
     where: list[ColumnElement[bool]] = [t.c.superseded_at.is_(None)]
@@ -258,8 +280,9 @@ def _page_statement(shape: PageShape, condition: ColumnElement[bool] | None = No
     where.append(t.c.geom.is_not(None))
     if condition is not None:
         where.append(condition)
-    feature = feature_json(t.c.id, geojson_in(t, shape.crs), collection.properties(t))
-    return (_from(collection, [feature, func.count().over()]).where(*where)
+    columns = _row_columns(collection, shape.crs) if rows else [
+        feature_json(t.c.id, geojson_in(t, shape.crs), collection.properties(t))]
+    return (_from(collection, [*columns, func.count().over().label("matched")]).where(*where)
             .order_by(*order, t.c.id).limit(bindparam("limit", type_=Integer))
             .offset(bindparam("offset", type_=Integer)))
 
@@ -277,28 +300,32 @@ def page_items(
     bbox_crs: Crs = STORAGE,
     condition: ColumnElement[bool] | None = None,
     order: Sequence[ColumnElement[Any]] = (),
+    rows: bool = False,
 ) -> Page:
     """Current versions matching the filters (and a CQL2 ``condition``), in ``order`` then id order, one page
-    of them, and how many match in all; geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``."""
+    of them, and how many match in all; geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``. The
+    features are GeoJSON text, or with ``rows`` dicts of properties and WKB ``geometry``."""
     shape = PageShape(collection.id, bool(interval and interval.start), bool(interval and interval.end),
-                      bbox is not None, tuple(sorted(filters)), crs, bbox_crs)
+                      bbox is not None, tuple(sorted(filters)), crs, bbox_crs, rows)
     if condition is None and not order:
         sql, params = _page_sql(shape, conn.dialect)
     else:  # a filter's own statement: its values are bound parameters, compiled with it
-        sql, params = _compiled(_page_statement(shape, condition, order), conn.dialect)
+        sql, params = _compiled(_page_statement(shape, condition, order, rows), conn.dialect)
     params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in filters.items()}}
     if interval:
         params.update(start=interval.start, end=interval.end)
     if bbox:
         params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-    rows = conn.exec_driver_sql(sql, params).all()
-    if rows:
-        return Page([r[0] for r in rows], rows[0][1])
+    found = conn.exec_driver_sql(sql, params).all()
+    if found:
+        features = [{k: v for k, v in r._mapping.items() if k != "matched"} for r in found] if rows else \
+            [r[0] for r in found]
+        return Page(features, found[0][-1])
     if offset == 0:
         return Page([], 0)
     # Past the last page: count the matches alone (the first page of the same query would say it too).
     first = conn.exec_driver_sql(sql, {**params, "offset": 0, "limit": 1}).first()
-    return Page([], first[1] if first else 0)
+    return Page([], first[-1] if first else 0)
 
 
 @dataclass(frozen=True)

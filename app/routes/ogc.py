@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
 from app.cache import CACHE_CONTROL, Cached, cached_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import cql, features, history
 from app.errors import NotFound
-from app.formats import GEOJSON, OPENAPI_30, JsonOnly, feature_collection, json_body, output_format
+from app.formats import (
+    GEOJSON,
+    OPENAPI_30,
+    JsonOnly,
+    feature_collection,
+    json_body,
+    negotiated_format,
+    output_format,
+)
 from app.openapi import as_openapi_30
 from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
 from app.routes.maps import landing_html
+from app.services import exports
 
 router = APIRouter(tags=["OGC API – Features"])
 
@@ -41,6 +51,9 @@ ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f"
 SCHEMA_JSON = "application/schema+json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
+ITEM_MEDIA = {"geojson": GEOJSON, "json": GEOJSON, **{n: f.media_type for n, f in exports.FORMATS.items()}}
+ITEM_TITLES = {"geojson": "GeoJSON", **{n: f.title for n, f in exports.FORMATS.items()}}
+ItemsFormat = Annotated[str, negotiated_format(ITEM_MEDIA)]
 CRS_URIS = list(SUPPORTED)
 CrsParameter = Annotated[str | None, Query(description=(
     "The CRS of the geometries returned (OGC API – Features Part 2), as a URI; CRS84 by default. Coordinates "
@@ -130,18 +143,17 @@ def collection(request: Request, coll: CollectionDep, _: JsonOnly) -> Response:
     return cached_response(request, lambda conn: json_body(_collection_body(request, conn, coll)))
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
-def items(
-    request: Request,
+@dataclass(frozen=True)
+class Filtering:
+    """A page's CQL2 filter (its text, for error messages) and sort order, compiled."""
+
+    text: str | None
+    condition: ColumnElement[bool] | None
+    order: list[ColumnElement[Any]]
+
+
+async def _filtering(
     coll: CollectionDep,
-    _: GeoJsonFormat,
-    bbox: Annotated[str | None, Query(description=(
-        "minx,miny,maxx,maxy in `bbox-crs` and its axis order (CRS84 by default: minlon,minlat,maxlon,maxlat)."))]
-    = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="The CRS of `bbox`, as a URI; CRS84 by "
-                                          "default.", json_schema_extra={"enum": CRS_URIS})] = None,
-    crs: CrsParameter = None,
     filter_: Annotated[str | None, Query(alias="filter", description=(
         "A CQL2 filter over the collection's queryables (`/collections/{id}/queryables`), e.g. "
         "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`."))] = None,
@@ -153,6 +165,29 @@ def items(
     sortby: Annotated[str | None, Query(description=(
         "Queryables to sort by, comma-separated, `-` before a name for descending (`-area_km2,name`); then by id.")
     )] = None,
+) -> Filtering:
+    fields = coll.queryables()
+    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
+        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
+    return Filtering(filter_, condition, cql.sort_order(sortby, fields, coll.id) if sortby else [])
+
+
+FilteringDep = Annotated[Filtering, Depends(_filtering)]
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def items(
+    request: Request,
+    coll: CollectionDep,
+    fmt: ItemsFormat,
+    filtering: FilteringDep,
+    bbox: Annotated[str | None, Query(description=(
+        "minx,miny,maxx,maxy in `bbox-crs` and its axis order (CRS84 by default: minlon,minlat,maxlon,maxlat)."))]
+    = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="The CRS of `bbox`, as a URI; CRS84 by "
+                                          "default.", json_schema_extra={"enum": CRS_URIS})] = None,
+    crs: CrsParameter = None,
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
         "A day (2024-11-12, the whole day), an RFC 3339 instant, or an interval start/end with `..` for an "
         "open end. Control areas match when valid on any day of it."))] = None,
@@ -166,7 +201,8 @@ def items(
     kind: Annotated[str | None, Query(description="Kind(s) (places, lines, regions).")] = None,
     country: Annotated[str | None, Query(description="ISO country code(s) (regions).")] = None,
 ) -> Response:
-    """GeoJSON features, paged with `limit`/`offset` and `next`/`prev` links; only current versions."""
+    """Features, paged with `limit`/`offset` and `next`/`prev` links; only current versions. GeoJSON, or
+    FlatGeobuf, GeoPackage, CSV (WKT) or GeoParquet with `f` or an Accept header."""
     check_known_parameters(request, ITEM_PARAMETERS | set(coll.filters))
     given = {"side": side, "source": source, "status": status, "layer": layer, "kind": kind, "country": country}
     filters = {name: [v.strip() for v in value.split(",") if v.strip()]
@@ -174,19 +210,18 @@ def items(
     out, box_crs = parse_crs(crs, "crs"), parse_crs(bbox_crs, "bbox-crs")
     box = parse_bbox(bbox, box_crs) if bbox is not None else None
     interval = parse_interval(datetime_) if datetime_ is not None else None
-    fields = coll.queryables()
-    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
-        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
-    order = cql.sort_order(sortby, fields, coll.id) if sortby else []
 
     def build(conn: Connection) -> Cached:
-        with cql.evaluated(filter_):
+        with cql.evaluated(filtering.text):
             page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
-                                       offset=offset, crs=out, bbox_crs=box_crs, condition=condition, order=order)
+                                       offset=offset, crs=out, bbox_crs=box_crs, condition=filtering.condition,
+                                       order=filtering.order, rows=fmt in exports.FORMATS)
         # No timeStamp: the body is cached for the data version; the response's own time is its Date header.
-        links = _page_links(request, page.matched, limit, offset)
+        links = _page_links(request, page.matched, limit, offset, fmt)
+        headers = (*content_crs(out), ("Link", link_header(links)), ("Vary", "Accept"))
+        if fmt in exports.FORMATS:
+            return _export(coll, page, out, exports.FORMATS[fmt], headers)
         envelope = {"numberMatched": page.matched, "numberReturned": len(page.features), "links": links}
-        headers = (*content_crs(out), ("Link", link_header(links)))
         return Cached(feature_collection(page.features, envelope), GEOJSON, headers=headers)
 
     return cached_response(request, build)
@@ -202,20 +237,32 @@ def link_header(links: list[dict[str, str]]) -> str:
     return ", ".join(f'<{link["href"]}>; rel="{link["rel"]}"; type="{link["type"]}"' for link in links)
 
 
-def _page_links(request: Request, matched: int, limit: int, offset: int) -> list[dict[str, str]]:
+def _export(coll: features.Collection, page: features.Page, crs: Crs, fmt: exports.Format,
+            headers: tuple[tuple[str, str], ...]) -> Cached:
+    """A page in a bulk format, as a file to save."""
+    columns = ["id", *coll.properties(coll.table)]
+    data = exports.frame(page.features, columns, crs, features.geometry_type(coll))
+    disposition = ("Content-Disposition", f'attachment; filename="{coll.id}.{fmt.extension}"')
+    return Cached(exports.encode(data, fmt, coll.id), fmt.media_type, headers=(*headers, disposition))
+
+
+def _page_links(request: Request, matched: int, limit: int, offset: int, fmt: str) -> list[dict[str, str]]:
     def at(new_offset: int) -> str:
         return str(request.url.include_query_params(offset=new_offset, limit=limit))
 
     collection_id = request.path_params["collection_id"]
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON},
+    media = ITEM_MEDIA[fmt]
+    links = [{"href": str(request.url), "rel": "self", "type": media},
+             *({"href": str(request.url.include_query_params(f=name)), "rel": "alternate", "type": ITEM_MEDIA[name],
+                "title": title} for name, title in ITEM_TITLES.items() if ITEM_MEDIA[name] != media),
              {"href": str(request.url_for("collection", collection_id=collection_id)), "rel": "collection",
               "type": "application/json"},
              {"href": str(request.url_for("queryables", collection_id=collection_id)), "rel": QUERYABLES_REL,
               "type": SCHEMA_JSON}]
     if offset + limit < matched:
-        links.append({"href": at(offset + limit), "rel": "next", "type": GEOJSON})
+        links.append({"href": at(offset + limit), "rel": "next", "type": media})
     if offset > 0:
-        links.append({"href": at(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON})
+        links.append({"href": at(max(offset - limit, 0)), "rel": "prev", "type": media})
     return links
 
 
