@@ -46,6 +46,7 @@ class Cached:
     media_type: str
     etag: str = ""
     headers: tuple[tuple[str, str], ...] = ()  # sent with every copy (e.g. Content-Crs)
+    status: int = 200  # 204 for an empty tile
 
 
 class ResponseCache:
@@ -195,7 +196,9 @@ def cached_response(request: Request, build: Callable[[Connection], Cached]) -> 
         entry = cache.get(version, key)
         if entry is None:
             entry = build(connection())
-            cache.put(version, key, Cached(entry.body, entry.media_type, etag, entry.headers))
+            cache.put(version, key, Cached(entry.body, entry.media_type, etag, entry.headers, entry.status))
+    if entry.status == 204:
+        return Response(status_code=204, headers=headers | dict(entry.headers))
     return Response(entry.body, media_type=entry.media_type, headers=headers | dict(entry.headers))
 
 
@@ -276,6 +279,7 @@ class CacheMiddleware:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        headers += [(b"content-type", media_type), (b"content-length", str(len(entry.body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if entry.status != 204:  # no content, no content headers
+            headers += [(b"content-type", media_type), (b"content-length", str(len(entry.body)).encode())]
+        await send({"type": "http.response.start", "status": entry.status, "headers": headers})
         await send({"type": "http.response.body", "body": entry.body})

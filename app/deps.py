@@ -7,16 +7,19 @@ tipg's typed dependencies); a rule such as "start must not be after end" is writ
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query, Request
-from sqlalchemy import Connection
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy import ColumnElement, Connection
 from starlette.concurrency import run_in_threadpool
 
-from app.db import asof, cases, reference
+from app.crs import SUPPORTED, parse_crs
+from app.db import asof, cases, cql, reference
+from app.db.features import COLLECTIONS, Collection
 from app.db.models import STATUSES
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, NotFound
 from app.params import DayRange, day_range, parse_day, parse_instant, parse_list
 
 T = TypeVar("T")
@@ -176,3 +179,49 @@ def clip_of(region: str | None, case: str | None) -> str | None:
         raise InvalidParameter("give region or case, not both (a case already names its ground)",
                                parameter="case")
     return region or case
+
+
+# -- OGC collections: which one, and a CQL2 filter over it -------------------------------------------------
+
+async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
+                ) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFound(f"no collection '{collection_id}'; collections: {', '.join(COLLECTIONS)}") from None
+
+
+CollectionDep = Annotated[Collection, Depends(_collection)]
+
+
+@dataclass(frozen=True)
+class Filtering:
+    """A page's CQL2 filter (its text, for error messages) and sort order, compiled."""
+
+    text: str | None
+    condition: ColumnElement[bool] | None
+    order: list[ColumnElement[Any]]
+
+
+async def _filtering(
+    coll: CollectionDep,
+    filter_: Annotated[str | None, Query(alias="filter", description=(
+        "A CQL2 filter over the collection's queryables (`/collections/{id}/queryables`), e.g. "
+        "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`."))] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.",
+                                             json_schema_extra={"enum": list(cql.LANGUAGES)})] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs", description=(
+        "The CRS of the filter's geometries, as a URI; CRS84 by default."),
+        json_schema_extra={"enum": list(SUPPORTED)})]
+    = None,
+    sortby: Annotated[str | None, Query(description=(
+        "Queryables to sort by, comma-separated, `-` before a name for descending (`-area_km2,name`); then by id.")
+    )] = None,
+) -> Filtering:
+    fields = coll.queryables()
+    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
+        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
+    return Filtering(filter_, condition, cql.sort_order(sortby, fields, coll.id) if sortby else [])
+
+
+FilteringDep = Annotated[Filtering, Depends(_filtering)]

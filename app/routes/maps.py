@@ -7,9 +7,11 @@ the hash), so a link is a permalink.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 import xstatic.pkg.jquery
@@ -23,6 +25,7 @@ from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, maplayers, towns
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
+from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter
 from app.formats import HTML
@@ -37,6 +40,7 @@ Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
     "Display simplification of outlines in metres (default: the FRONTLINE_MAP_SIMPLIFY_M setting); "
     "areas are always measured on the full geometry."))]
 MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify", "case"}
+VECTORGRID = "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"
 NO_CASE = "none"
 
 
@@ -71,7 +75,7 @@ def _assets(request: Request) -> maps.Assets:
 
     return maps.Assets(leaflet_js=url("leaflet", "leaflet.js"), leaflet_css=url("leaflet", "leaflet.css"),
                        jquery_js=url("jquery", "jquery.min.js"), maps_js=url("frontline-static", "maps.js"),
-                       maps_css=url("frontline-static", "maps.css"))
+                       maps_css=url("frontline-static", "maps.css"), vectorgrid_js=url("frontline-static", VECTORGRID))
 
 
 def _tolerance(request: Request, simplify: float | None) -> float:
@@ -107,10 +111,13 @@ def snapshot(
     request: Request, filters: FiltersDep, case: CaseDep, simplify: Simplify = None,
     date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).")]
     = None,
+    tiles: Annotated[bool, Query(description=(
+        "Draw the areas from the vector tiles of control-areas (each series' polygons of its observation day, "
+        "uncut) instead of embedding them in the page."))] = False,
 ) -> Response:
     """Control areas by side and status, one layer per claim series, cut to the case's ground; settlements with
     who holds them; km² per series inside the case; stale observations drawn as outlines."""
-    check_known_parameters(request, {"date"} | MAP_PARAMETERS)
+    check_known_parameters(request, {"date", "tiles"} | MAP_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
     clip = case["key"] if case else None
 
@@ -118,10 +125,18 @@ def snapshot(
         day = wanted or _latest_day(conn, filters)
         tolerance = _tolerance(request, simplify)
         metres = request.app.state.settings.map_simplify_m if simplify is None else simplify
+        if tiles:  # the page needs each series' properties, not its outline: the coarsest band
+            metres = max(DISPLAY_BANDS)
         features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify_m=metres, clip=clip)]
         area_rows = asof.area_series(conn, day, day, "day", filters, clip)
+        template = str(request.url_for("tileset", collection_id="control-areas")) + "/{z}/{y}/{x}"
+
+        def tile_url(p: Mapping[str, Any]) -> str:
+            return f"{template}?" + urlencode({"series": p["series"], "datetime": p["observed_on"],
+                                               **({"source": p["source"]} if p.get("illustrative") else {})})
+
         page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, case), day,
-                                  features, area_rows, maplayers.side_styles(conn))
+                                  features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import ColumnElement, Connection
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import Connection
 
 from app.cache import CACHE_CONTROL, Cached, cached_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import cql, features, history
+from app.deps import CollectionDep, FilteringDep
 from app.errors import NotFound
 from app.formats import (
     GEOJSON,
@@ -58,17 +58,6 @@ CRS_URIS = list(SUPPORTED)
 CrsParameter = Annotated[str | None, Query(description=(
     "The CRS of the geometries returned (OGC API – Features Part 2), as a URI; CRS84 by default. Coordinates "
     "come in the CRS's own axis order (EPSG:4326: latitude first)."), json_schema_extra={"enum": CRS_URIS})]
-
-
-async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
-                ) -> features.Collection:
-    try:
-        return features.COLLECTIONS[collection_id]
-    except KeyError:
-        raise NotFound(f"no collection '{collection_id}'; collections: {', '.join(features.COLLECTIONS)}") from None
-
-
-CollectionDep = Annotated[features.Collection, Depends(_collection)]
 
 
 @router.get("/", summary="Landing page")
@@ -141,38 +130,6 @@ def collections(request: Request, _: JsonOnly) -> Response:
 def collection(request: Request, coll: CollectionDep, _: JsonOnly) -> Response:
     """A collection's description and extent."""
     return cached_response(request, lambda conn: json_body(_collection_body(request, conn, coll)))
-
-
-@dataclass(frozen=True)
-class Filtering:
-    """A page's CQL2 filter (its text, for error messages) and sort order, compiled."""
-
-    text: str | None
-    condition: ColumnElement[bool] | None
-    order: list[ColumnElement[Any]]
-
-
-async def _filtering(
-    coll: CollectionDep,
-    filter_: Annotated[str | None, Query(alias="filter", description=(
-        "A CQL2 filter over the collection's queryables (`/collections/{id}/queryables`), e.g. "
-        "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`."))] = None,
-    filter_lang: Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.",
-                                             json_schema_extra={"enum": list(cql.LANGUAGES)})] = None,
-    filter_crs: Annotated[str | None, Query(alias="filter-crs", description=(
-        "The CRS of the filter's geometries, as a URI; CRS84 by default."), json_schema_extra={"enum": CRS_URIS})]
-    = None,
-    sortby: Annotated[str | None, Query(description=(
-        "Queryables to sort by, comma-separated, `-` before a name for descending (`-area_km2,name`); then by id.")
-    )] = None,
-) -> Filtering:
-    fields = coll.queryables()
-    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
-        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
-    return Filtering(filter_, condition, cql.sort_order(sortby, fields, coll.id) if sortby else [])
-
-
-FilteringDep = Annotated[Filtering, Depends(_filtering)]
 
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection", name="items",

@@ -139,6 +139,7 @@ class Assets:
     jquery_js: str
     maps_js: str
     maps_css: str
+    vectorgrid_js: str  # Leaflet.VectorGrid, loaded only by pages that draw vector tiles
 
 
 @dataclass(frozen=True)
@@ -257,14 +258,31 @@ def _area_tooltip(p: Mapping[str, Any]) -> str:
 
 
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
-                  area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle]) -> str:
-    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title."""
+                  area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle],
+                  tile_url: Callable[[Mapping[str, Any]], str] | None = None) -> str:
+    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title.
+
+    With ``tile_url`` (a series' properties -> its tile URL template) the areas are drawn from vector tiles,
+    not embedded in the page.
+    """
     m = new_map(assets, base, _page_title(base, f"control on {day.isoformat()}"))
+    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=area_rows, case=base.case,
+                    illustrative=any(f["properties"].get("illustrative") for f in features))
+    statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
+    panels = [title, _legend(sides, statuses, stale=any(f["properties"].get("stale") for f in features))]
+    if tile_url is not None:
+        m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
+        layers = [{"title": p["series_title"], "layer": "control-areas", "url": tile_url(p), "maxZoom": 22,
+                   "attribution": p["source"],
+                   "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))
+                   | {"fill": True}} for p in (f["properties"] for f in features)]
+        return _finish(m, panels, lambda control: f"{_init(m)} frontline.tileLayers({m.get_name()}, {control}, "
+                                                   f"{script_json(layers)});")
     by_series: dict[str, list[dict[str, Any]]] = {}
     for feature in features:
         by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
-    for title, group_features in by_series.items():
-        group = folium.FeatureGroup(name=esc(title))
+    for title_, group_features in by_series.items():
+        group = folium.FeatureGroup(name=esc(title_))
         for feature in group_features:
             p = feature["properties"]
             style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))
@@ -274,11 +292,7 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
             folium.GeoJson(shape, style_function=lambda _, s=style: s,
                            tooltip=folium.Tooltip(_area_tooltip(p))).add_to(group)
         group.add_to(m)
-    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=area_rows, case=base.case,
-                    illustrative=any(f["properties"].get("illustrative") for f in features))
-    statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
-    stale = any(f["properties"].get("stale") for f in features)
-    return _finish(m, [title, _legend(sides, statuses, stale=stale)], lambda _: _init(m))
+    return _finish(m, panels, lambda _: _init(m))
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,

@@ -198,5 +198,30 @@ var frontline = (function () {
     show(start >= 0 ? start : days.length - 1);
   }
 
-  return { permalink: permalink, labels: labels, places: places, timeline: timeline };
+  // Control areas drawn from the vector tiles (Leaflet.VectorGrid), one overlay per claim series: each
+  // layer's URL template already names the series and its observation day.
+  function tileLayers(map, control, layers) {
+    // Tile layers live in the tile pane, under the regions' fills: give them a pane above the overlays.
+    if (!map.getPane("frontline-tiles")) {
+      map.createPane("frontline-tiles").style.zIndex = 450;
+    }
+    layers.forEach(function (spec) {
+      var styles = {};
+      styles[spec.layer] = spec.style;
+      var grid = L.vectorGrid.protobuf(spec.url, {
+        vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: spec.maxZoom, pane: "frontline-tiles",
+        rendererFactory: L.svg.tile, attribution: spec.attribution
+      });
+      grid.on("click", function (event) {
+        var p = event.layer.properties;
+        L.popup().setLatLng(event.latlng).setContent(
+          document.createTextNode(spec.title + ": " + p.name + ", " + p.area_km2 + " km² (" + p.observed_on + ")")
+        ).openOn(map);
+      });
+      grid.addTo(map);
+      control.addOverlay(grid, spec.title);
+    });
+  }
+
+  return { permalink: permalink, labels: labels, places: places, timeline: timeline, tileLayers: tileLayers };
 })();

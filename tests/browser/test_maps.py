@@ -102,6 +102,7 @@ def overlay_names(page: Page) -> list[str]:
 PAGES = {
     "snapshot": (f"/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}", PATHS),
     "snapshot-default": (f"/maps/snapshot?date={SNAPSHOT_DAY}", PATHS),  # no examples: the base layers alone
+    "snapshot-tiles": (f"/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&tiles=true", ".leaflet-tile path"),
     "timeline": (f"/maps/timeline?{EXAMPLES}", "body[data-day-shown] #fl-areas > div"),
     "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}", PATHS),
     "app": ("/app", "#snapshot-form"),
@@ -161,6 +162,27 @@ def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: R
     expect(page.locator("#fl-legend")).to_be_visible()
     assert recorder.page_errors == []
     screenshot(page, "map-snapshot.png")
+
+
+def test_snapshot_from_vector_tiles_draws_the_same_series(page: Page, recorder: Recorder,
+                                                          live_server: LiveServer, api: httpx.Client) -> None:
+    """tiles=true: each series' areas come from /collections/control-areas/tiles (Leaflet.VectorGrid, served by
+    this app), one overlay per series, above the regions' fills."""
+    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
+    titles = {f["properties"]["series_title"] for f in control["features"]}
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&tiles=true")
+    wait_for(page, ".leaflet-tile path", recorder)
+    page.wait_for_load_state("networkidle")
+    tiles = [url for url in recorder.requests if "/collections/control-areas/tiles/WebMercatorQuad/" in url]
+    assert tiles and all("series=" in url and "datetime=" in url for url in tiles)
+    assert {httpx.get(url).status_code for url in tiles[:8]} <= {200, 204}
+    assert page.locator(".leaflet-tile path").count() > 0
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles])
+    # The tile pane is drawn above the overlays (the regions' fills would hide it otherwise).
+    assert int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-frontline-tiles-pane')).zIndex")) \
+        > int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex"))
+    assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()
+    screenshot(page, "map-snapshot-tiles.png")
 
 
 def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder, live_server: LiveServer,
