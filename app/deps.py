@@ -20,7 +20,7 @@ from app.db import asof, cases, cql, reference
 from app.db.features import COLLECTIONS, Collection
 from app.db.models import STATUSES
 from app.errors import InvalidParameter, NotFound
-from app.params import DayRange, day_range, parse_day, parse_instant, parse_list
+from app.params import DAY, INSTANT, SIDE_LIST, STATUS_LIST, DayRange, day_range, parse_day, parse_instant, parse_list
 
 T = TypeVar("T")
 
@@ -54,15 +54,18 @@ FILTER_PARAMETERS = {"side", "source", "status", "series", "known_at", "max_age"
 
 async def series_filters(
     request: Request,
-    side: Annotated[str | None, Query(description="Side code(s), comma-separated: UA, RU.")] = None,
+    side: Annotated[str | None, Query(description="Side code(s), comma-separated: UA, RU.",
+                                      json_schema_extra=SIDE_LIST)] = None,
     source: Annotated[str | None, Query(description=(
         "Source slug(s) or name(s), comma-separated, e.g. deepstatemap. Illustrative shapes only with "
         "source=example."))] = None,
-    status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.")] = None,
+    status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.",
+                                        json_schema_extra=STATUS_LIST)] = None,
     series: Annotated[str | None, Query(description=(
         "Claim series key(s) from /series, comma-separated: exactly these, preferred or not."))] = None,
     known_at: Annotated[str | None, Query(description=(
-        "Transaction time (RFC 3339): answer with what was recorded then, before later corrections."))] = None,
+        "Transaction time (RFC 3339): answer with what was recorded then, before later corrections."),
+        json_schema_extra=INSTANT)] = None,
     max_age: Annotated[int | None, Query(ge=0, le=36_500, description=(
         "Leave out observations older than this many days before the day asked."))] = None,
 ) -> asof.Filters:
@@ -107,7 +110,8 @@ def _series(conn: Connection, given: list[str] | None) -> list[str] | None:
 FiltersDep = Annotated[asof.Filters, Depends(series_filters)]
 
 
-async def the_day(date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.")]) -> date:
+async def the_day(date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.",
+                                               json_schema_extra=DAY)]) -> date:
     """The required `date` parameter."""
     return parse_day(date_, "date")
 
@@ -115,22 +119,27 @@ async def the_day(date_: Annotated[str, Query(alias="date", description="The day
 DayDep = Annotated[date, Depends(the_day)]
 
 
-async def start_end(start: Annotated[str, Query(description="First day, YYYY-MM-DD.")],
-                    end: Annotated[str, Query(description="Last day, YYYY-MM-DD.")]) -> DayRange:
+async def start_end(start: Annotated[str, Query(description="First day, YYYY-MM-DD.", json_schema_extra=DAY)],
+                    end: Annotated[str, Query(description="Last day, YYYY-MM-DD.", json_schema_extra=DAY)]
+                    ) -> DayRange:
     """The required `start` and `end` days."""
     return day_range(start, end, ("start", "end"))
 
 
 async def optional_start_end(
-    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (default: the first with data).")] = None,
-    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (default: the last with data).")] = None,
+    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (default: the first with data).",
+                                       json_schema_extra=DAY)] = None,
+    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (default: the last with data).",
+                                     json_schema_extra=DAY)] = None,
 ) -> DayRange:
     """The optional `start` and `end` days (None: open)."""
     return day_range(start, end, ("start", "end"), required=False)
 
 
-async def from_to(from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.")],
-                  to: Annotated[str, Query(description="Later day, YYYY-MM-DD.")]) -> DayRange:
+async def from_to(from_: Annotated[str, Query(alias="from", description="Earlier day, YYYY-MM-DD.",
+                                               json_schema_extra=DAY)],
+                  to: Annotated[str, Query(description="Later day, YYYY-MM-DD.", json_schema_extra=DAY)]
+                  ) -> DayRange:
     """The required `from` and `to` days of a comparison."""
     return day_range(from_, to, ("from", "to"))
 
@@ -183,7 +192,8 @@ def clip_of(region: str | None, case: str | None) -> str | None:
 
 # -- OGC collections: which one, and a CQL2 filter over it -------------------------------------------------
 
-async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.")]
+async def _collection(collection_id: Annotated[str, Path(description="Collection id, e.g. control-areas.",
+                                                          json_schema_extra={"enum": list(COLLECTIONS)})]
                 ) -> Collection:
     try:
         return COLLECTIONS[collection_id]

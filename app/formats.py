@@ -34,7 +34,8 @@ def output_format(*allowed: str) -> Any:
     """A dependency on the `f` parameter: one of ``allowed``, the first by default (after tipg's OutputType)."""
     description = f"Output format: {' or '.join(allowed)} (default {allowed[0]})."
 
-    async def dependency(f: Annotated[str | None, Query(description=description)] = None) -> str:
+    async def dependency(f: Annotated[str | None, Query(description=description,
+                                                        json_schema_extra={"enum": list(allowed)})] = None) -> str:
         return check_format(f, allowed)
 
     return Depends(dependency)

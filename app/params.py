@@ -12,6 +12,13 @@ from fastapi import Query, Request
 from app.crs import STORAGE, Crs, to_lonlat
 from app.errors import InvalidParameter
 
+# What the OpenAPI document says of a parameter (our own parsers enforce it, with messages that name it).
+DAY = {"format": "date", "examples": ["2024-09-01"]}
+INSTANT = {"format": "date-time", "examples": ["2024-12-01T00:00:00Z"]}
+_STATUS = "(claimed|assessed|confirmed|contested|unknown)"
+STATUS_LIST = {"pattern": f"^{_STATUS}(,{_STATUS})*$", "examples": ["assessed", "claimed,assessed"]}
+SIDE_LIST = {"pattern": r"^[A-Z]{2,8}(,[A-Z]{2,8})*$", "examples": ["UA", "UA,RU"]}
+
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 MAX_OFFSET = 1_000_000_000  # past any collection's end; within PostgreSQL's integer

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
+from app.answers import SeriesList, Sources, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import catalog
 from app.db.cases import case_list
@@ -25,7 +26,7 @@ SERIES_COLUMNS = ("id", "title", "source", "side", "status", "layer", "first_obs
                   "observations", "median_gap_days", "preferred", "same_ground_as", "notes")
 
 
-@router.get("/sources", dependencies=[HEAVY],
+@router.get("/sources", dependencies=[HEAVY], responses=answer(Sources),
             summary="Who publishes the claims: sources, their terms and attribution")
 def sources(request: Request, fmt: TableFormat) -> Response:
     """Every source with its kind, terms or licence, the attribution to show, its series and observed days."""
@@ -38,7 +39,7 @@ def sources(request: Request, fmt: TableFormat) -> Response:
     return cached_response(request, build)
 
 
-@router.get("/series", dependencies=[HEAVY],
+@router.get("/series", dependencies=[HEAVY], responses=answer(SeriesList),
             summary="The claim series: titles, rhythm, and which is preferred")
 def series(request: Request, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Every claim series (source, side, status, layer) with its `id` (for `series=`), a title, its first and

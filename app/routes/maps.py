@@ -29,7 +29,7 @@ from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter
 from app.formats import HTML
-from app.params import check_known_parameters, parse_day
+from app.params import DAY, check_known_parameters, parse_day
 from app.services import maps, settlements
 from app.settings import Settings
 
@@ -109,8 +109,8 @@ def _latest_day(conn: Connection, filters: asof.Filters) -> date:
             responses={200: {"content": {"text/html": {}}}})
 def snapshot(
     request: Request, filters: FiltersDep, case: CaseDep, simplify: Simplify = None,
-    date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).")]
-    = None,
+    date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).",
+                                       json_schema_extra=DAY)] = None,
     tiles: Annotated[bool, Query(description=(
         "Draw the areas from the vector tiles of control-areas (each series' polygons of its observation day, "
         "uncut) instead of embedding them in the page."))] = False,

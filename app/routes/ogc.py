@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
+from app.answers import CollectionInfo, Collections, answer
 from app.cache import CACHE_CONTROL, Cached, cached_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import cql, features, history
@@ -23,7 +24,16 @@ from app.formats import (
     output_format,
 )
 from app.openapi import as_openapi_30
-from app.params import DEFAULT_LIMIT, Limit, Offset, check_known_parameters, parse_bbox, parse_interval
+from app.params import (
+    DEFAULT_LIMIT,
+    SIDE_LIST,
+    STATUS_LIST,
+    Limit,
+    Offset,
+    check_known_parameters,
+    parse_bbox,
+    parse_interval,
+)
 from app.routes.maps import landing_html
 from app.services import exports
 
@@ -113,7 +123,7 @@ def _collection_body(request: Request, conn: Connection, collection: features.Co
     }
 
 
-@router.get("/collections", summary="The feature collections")
+@router.get("/collections", summary="The feature collections", responses=answer(Collections, csv=False))
 def collections(request: Request, _: JsonOnly) -> Response:
     """Every collection with its spatial and temporal extent."""
 
@@ -126,7 +136,8 @@ def collections(request: Request, _: JsonOnly) -> Response:
     return cached_response(request, build)
 
 
-@router.get("/collections/{collection_id}", summary="One collection", name="collection")
+@router.get("/collections/{collection_id}", summary="One collection", name="collection",
+            responses=answer(CollectionInfo, csv=False))
 def collection(request: Request, coll: CollectionDep, _: JsonOnly) -> Response:
     """A collection's description and extent."""
     return cached_response(request, lambda conn: json_body(_collection_body(request, conn, coll)))
@@ -150,10 +161,11 @@ def items(
         "open end. Control areas match when valid on any day of it."))] = None,
     limit: Limit = DEFAULT_LIMIT,
     offset: Offset = 0,
-    side: Annotated[str | None, Query(description="Side code(s), comma-separated (control areas, lines, events).")]
-    = None,
+    side: Annotated[str | None, Query(description="Side code(s), comma-separated (control areas, lines, events).",
+                                      json_schema_extra=SIDE_LIST)] = None,
     source: Annotated[str | None, Query(description="Source slug(s), comma-separated.")] = None,
-    status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.")] = None,
+    status: Annotated[str | None, Query(description="claimed, assessed, confirmed, contested, unknown.",
+                                        json_schema_extra=STATUS_LIST)] = None,
     layer: Annotated[str | None, Query(description="Layer name(s) (control areas).")] = None,
     kind: Annotated[str | None, Query(description="Kind(s) (places, lines, regions).")] = None,
     country: Annotated[str | None, Query(description="ISO country code(s) (regions).")] = None,

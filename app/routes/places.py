@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import Connection
 
+from app.answers import PlaceControl, PlaceHistory, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import towns
 from app.deps import FILTER_PARAMETERS, CaseDep, ConnDep, DayDep, FiltersDep
@@ -19,7 +20,8 @@ router = APIRouter(prefix="/places", tags=["research"])
 
 
 def the_place(conn: ConnDep,
-              place_id: Annotated[str, Path(description="Key such as `sudzha`, or a row id.")]) -> dict[str, Any]:
+              place_id: Annotated[str, Path(description="Key such as `sudzha`, or a row id.",
+                                                         examples=["sudzha", "plekhovo"])]) -> dict[str, Any]:
     """The place, or 404."""
     place = towns.find_place(conn, place_id)
     if place is None:
@@ -30,7 +32,7 @@ def the_place(conn: ConnDep,
 PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
 
 
-@router.get("/{place_id}/control", dependencies=[HEAVY],
+@router.get("/{place_id}/control", dependencies=[HEAVY], responses=answer(PlaceControl),
             summary="Who held a place on a day, per source", name="place-control")
 def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep, case: CaseDep,
             fmt: TableFormat) -> Response:
@@ -51,7 +53,7 @@ def control(request: Request, place: PlaceDep, day: DayDep, filters: FiltersDep,
     return cached_response(request, build)
 
 
-@router.get("/{place_id}/history", dependencies=[HEAVY],
+@router.get("/{place_id}/history", dependencies=[HEAVY], responses=answer(PlaceHistory),
             summary="The periods each holder held a place, per source")
 def history(request: Request, place: PlaceDep, filters: FiltersDep, fmt: TableFormat) -> Response:
     """Unbroken runs of observations covering the place, per claim series, in time order."""

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
+from app.answers import Area, AreaSeries, Depth, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, towns
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
@@ -50,7 +51,7 @@ def control(request: Request, day: DayDep, filters: FiltersDep, case: CaseDep,
     return cached_response(request, build)
 
 
-@router.get("/stats/area", summary="Area held per side and source on a day", name="area")
+@router.get("/stats/area", summary="Area held per side and source on a day", name="area", responses=answer(Area))
 def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
          fmt: TableFormat) -> Response:
     """Per claim series: its latest observation on or before the day and its geodesic km², clipped to `region`
@@ -66,10 +67,12 @@ def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, 
     return cached_response(request, build)
 
 
-@router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures")
+@router.get("/stats/area/series", summary="Area per side and source over time, beside reported figures",
+            responses=answer(AreaSeries))
 def area_series(
     request: Request, filters: FiltersDep, region: RegionDep, case: CaseDep, days: StartEndDep, fmt: TableFormat,
-    step: Annotated[str, Query(description="day, week or month.")] = "day",
+    step: Annotated[str, Query(description="day, week or month.", json_schema_extra={"enum": ["day", "week", "month"]})]
+    = "day",
 ) -> Response:
     """Per step day, the same rows as /stats/area; the reported figures of the period alongside.
 
@@ -139,7 +142,7 @@ def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]],
     return feature_collection(parts, envelope)
 
 
-@router.get("/stats/depth", summary="How far a side's area reaches from a line")
+@router.get("/stats/depth", summary="How far a side's area reaches from a line", responses=answer(Depth))
 def depth(
     request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
     fmt: TableFormat,
@@ -169,7 +172,8 @@ SETTLEMENT_COLUMNS = ("place", "name", "series", "title", "from_holder", "from_o
                       "to_observed_on", "changed_on", "by_default")
 
 
-@router.get("/stats/settlements", summary="Settlements whose holder changed between two days, per series")
+@router.get("/stats/settlements", summary="Settlements whose holder changed between two days, per series",
+            responses=answer(Settlements))
 def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, days: FromToDep,
                         fmt: TableFormat) -> Response:
     """Per place (inside `case`, if given) and claim series: the holder on `from` and on `to` when they differ,

@@ -16,7 +16,7 @@ from app.db import cql, features, tiles
 from app.deps import CollectionDep, FilteringDep
 from app.errors import InvalidParameter, NotFound
 from app.formats import JSON, JsonOnly, json_body
-from app.params import check_known_parameters, parse_interval
+from app.params import SIDE_LIST, STATUS_LIST, check_known_parameters, parse_interval
 
 router = APIRouter(tags=["OGC API – Tiles"])
 
@@ -100,9 +100,11 @@ def tile(
     datetime_: Annotated[str | None, Query(alias="datetime", description=(
         "A day, an instant or an interval, as for the items."))] = None,
     series: Annotated[str | None, Query(description="Series id(s), comma-separated (control areas).")] = None,
-    side: Annotated[str | None, Query(description="Side code(s), comma-separated.")] = None,
+    side: Annotated[str | None, Query(description="Side code(s), comma-separated.", json_schema_extra=SIDE_LIST)]
+    = None,
     source: Annotated[str | None, Query(description="Source slug(s), comma-separated.")] = None,
-    status: Annotated[str | None, Query(description="Status(es), comma-separated.")] = None,
+    status: Annotated[str | None, Query(description="Status(es), comma-separated.", json_schema_extra=STATUS_LIST)]
+    = None,
     layer: Annotated[str | None, Query(description="Layer name(s) (control areas).")] = None,
 ) -> Response:
     """The features meeting one tile, clipped and encoded by PostGIS; 204 when there are none."""

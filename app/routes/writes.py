@@ -24,7 +24,7 @@ from app.db import asof, features, history, tokens
 from app.db.version import data_version
 from app.errors import NotFound
 from app.formats import GEOJSON, JSON
-from app.params import DEFAULT_LIMIT, Limit, Offset, parse_instant
+from app.params import DEFAULT_LIMIT, INSTANT, Limit, Offset, parse_instant
 from app.schemas import WRITABLE, ReportedFigureIn, SeriesPatch, Writable
 from app.services import writes
 
@@ -170,7 +170,8 @@ def describe_series(request: Request, caller: WriterDep, key: str, patch: Series
 @router.get("/admin/audit", summary="Who wrote what, and when (admin token)")
 def audit(request: Request, caller: AdminDep, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
           token: Annotated[str | None, Query(description="Only this token name's writes.")] = None,
-          since: Annotated[str | None, Query(description="Only writes at or after this RFC 3339 time.")] = None,
+          since: Annotated[str | None, Query(description="Only writes at or after this RFC 3339 time.",
+                                             json_schema_extra=INSTANT)] = None,
           ) -> Response:
     """Audit entries, newest first, paged."""
     start: datetime | None = parse_instant(since, "since") if since else None

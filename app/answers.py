@@ -1,0 +1,224 @@
+"""What the JSON answers contain, for the OpenAPI document.
+
+The routes build their bodies in SQL and orjson, not through these models; the models describe them, so that a
+client generator or a fuzzer (the suite runs schemathesis against them) knows the shape. Extra members are
+allowed: an answer may grow a column without breaking a client.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.formats import CSV
+
+
+class Answer(BaseModel):
+    """A JSON answer: the members listed, and possibly more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Link(Answer):
+    """A link to a related resource."""
+
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class SeriesColumns(Answer):
+    """The columns that name a claim series in every per-series row."""
+
+    series: str = Field(description="The series id (see /series).", examples=["deepstatemap/UA/assessed/kursk-salient"])
+    title: str
+    source: str
+    side: str | None
+    status: str
+    layer: str | None
+
+
+class SourceRow(Answer):
+    """A source: what it is, its terms and attribution, how many series, the days it was observed."""
+
+    slug: str
+    name: str
+    kind: str
+    affiliation: str | None
+    url: str | None
+    terms: str | None
+    attribution: str | None
+    series: int
+    first_observed: date | None
+    last_observed: date | None
+
+
+class Sources(Answer):
+    """GET /sources."""
+
+    sources: list[SourceRow]
+
+
+class SeriesRow(Answer):
+    """A claim series: id (for `series=`), title, rhythm, and whether it is preferred."""
+
+    id: str
+    title: str
+    source: str
+    side: str | None
+    status: str
+    layer: str | None
+    first_observed: date | None
+    last_observed: date | None
+    observations: int | None
+    median_gap_days: float | None
+    preferred: bool
+    same_ground_as: str | None
+    notes: str | None
+
+
+class SeriesList(Answer):
+    """GET /series."""
+
+    series: list[SeriesRow]
+
+
+class AreaRow(SeriesColumns):
+    """One series on one day: its latest observation and the area it holds."""
+
+    day: date
+    observed_on: date | None
+    age_days: int | None
+    stale: bool | None
+    area_km2: float | None = Field(description="Geodesic (WGS84 ellipsoid), cut to the region or case if given.")
+
+
+class Area(Answer):
+    """GET /stats/area."""
+
+    date: date
+    region: Any
+    case: Any
+    unit: str
+    rows: list[AreaRow]
+
+
+class AreaSeries(Answer):
+    """GET /stats/area/series: one row per day and series, and the figures reported for those days."""
+
+    start: date
+    end: date
+    step: str
+    region: Any
+    case: Any
+    unit: str
+    rows: list[AreaRow]
+    reported: list[dict[str, Any]] = Field(description="Figures sources reported for the same ground and days.")
+
+
+class DepthRow(SeriesColumns):
+    """How far one series' area reaches from the line (geodesic km), and the farthest point."""
+
+    observed_on: date | None
+    depth_km: float | None
+    lon: float | None
+    lat: float | None
+
+
+class Depth(Answer):
+    """GET /stats/depth."""
+
+    date: date
+    line: str
+    region: Any
+    case: Any
+    unit: str
+    rows: list[DepthRow]
+
+
+class SettlementRow(SeriesColumns):
+    """A place whose holder changed between the two days, by one series."""
+
+    place: str
+    name: str
+    from_holder: str | None
+    from_observed_on: date | None
+    to_holder: str | None
+    to_observed_on: date | None
+    changed_on: date | None
+    by_default: bool | None
+
+
+class Settlements(Answer):
+    """GET /stats/settlements."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    case: Any
+    places: Any
+    rows: list[SettlementRow]
+
+
+class PlaceControlRow(SeriesColumns):
+    """Who holds the place on the day, by one series, and since when."""
+
+    observed_on: date | None
+    age_days: int | None
+    holds: bool | None
+    holder: str | None
+    held_since: date | None
+    by_default: bool | None
+
+
+class PlaceControl(Answer):
+    """GET /places/{place_id}/control."""
+
+    date: date
+    place: dict[str, Any]
+    rows: list[PlaceControlRow]
+
+
+class PlaceHistoryRow(SeriesColumns):
+    """An unbroken run of observations of one holder over the place, by one series."""
+
+    first_observed: date | None
+    last_observed: date | None
+    observations: int | None
+    ended_by: str | None
+
+
+class PlaceHistory(Answer):
+    """GET /places/{place_id}/history."""
+
+    place: dict[str, Any]
+    rows: list[PlaceHistoryRow]
+
+
+class CollectionInfo(Answer):
+    """An OGC API – Features collection: its extent, CRSs and links."""
+
+    id: str
+    title: str
+    description: str | None
+    itemType: str
+    crs: list[str]
+    storageCrs: str
+    extent: dict[str, Any]
+    links: list[Link]
+
+
+class Collections(Answer):
+    """GET /collections."""
+
+    collections: list[CollectionInfo]
+    links: list[Link]
+
+
+def answer(model: type[BaseModel], csv: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route whose 200 is ``model`` as JSON (and CSV with ``f=csv``)."""
+    return {200: {"model": model, **({"content": {CSV.split(";")[0]: {}}} if csv else {})}}
