@@ -260,7 +260,8 @@ ITEM_PATH = "/collections/{collection_id}/items/{feature_id:path}"
 @router.get(ITEM_PATH, summary="One feature", name="item", response_class=Response,
             responses={200: {"content": {GEOJSON: {}}}, 304: {"description": "Unchanged"}})
 def item(request: Request, coll: CollectionDep,
-         feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).")],
+         feature_id: Annotated[str, Path(description="Row id (any version) or key (current version).",
+                                         examples=["1", "sudzha"])],
          _: GeoJsonFormat, crs: CrsParameter = None) -> Response:
     """One feature; superseded versions stay reachable by their id.
 
