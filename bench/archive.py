@@ -7,7 +7,7 @@ uncounted warm-up question per endpoint); the table gives p50 / p95 per endpoint
 side by side in the same run, `/control` against tipg's items on the same table; then 64 clients each send a
 distinct heavy query at once while one client measures cheap requests (`/healthz`, a cached collection page).
 
-    make bench-archive    # or: .venv/bin/python bench/archive.py [--daily 800] [--raw 40] [--per-endpoint 20]
+    make bench-archive    # or: .venv/bin/python bench/archive.py [--daily 800] [--raw 40] [--per-endpoint 40]
 
 Replicated days are labelled as such: day N of the replica carries the polygons of real day N mod 175.
 """
@@ -15,6 +15,7 @@ Replicated days are labelled as such: day N of the replica carries the polygons 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -140,9 +141,10 @@ def timed(client: httpx.Client, url: str) -> float:
 
 
 def p95(values: list[float]) -> float:
-    """The 95th percentile (nearest rank)."""
+    """The 95th percentile, nearest rank: the ceil(0.95 n)-th smallest (the 19th of 20). Until 2026-11-26 this
+    took round(0.95 n + 0.5), which Python rounds half to even: the 20th of 20, the maximum."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1)]
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def research(base: str, first: date, last: date, count: int) -> list[tuple[Endpoint, list[float]]]:
@@ -223,14 +225,14 @@ def report(timings: dict[str, tuple[int, float]], results: list[tuple[Endpoint, 
     """Print the tables; whether every target was met."""
     print(f"\n{os.cpu_count()} cores, {datetime.now(UTC):%Y-%m-%d}. Imports: "
           + "; ".join(f"{p} {n} files in {s:.0f} s" for p, (n, s) in timings.items()))
-    print("\n| request (each different, uncached) | n | p50 ms | p95 ms | target ms |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("\n| request (each different, uncached) | n | p50 ms | p95 ms | max ms | target ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     met = True
     for endpoint, values in results:
         target = TARGET_MS[endpoint.target]
         met &= p95(values) <= target
         print(f"| `{endpoint.name}` | {len(values)} | {statistics.median(values):.0f} | {p95(values):.0f} | "
-              f"≤ {target} |")
+              f"{max(values):.0f} | ≤ {target} |")
     ours, theirs = control
     met &= theirs / ours >= 3
     print(f"\n/control?date=D uncached: median {ours:.1f} ms; tipg items of the day: {theirs:.1f} ms; "
@@ -249,7 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--daily", type=int, default=800)
     parser.add_argument("--raw", type=int, default=40)
-    parser.add_argument("--per-endpoint", type=int, default=20)
+    parser.add_argument("--per-endpoint", type=int, default=40)
     options = parser.parse_args()
     if not (SHARED / "deepstate").exists():
         sys.exit(f"{SHARED} is absent: this benchmark needs ../shared/data")
