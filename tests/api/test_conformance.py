@@ -9,30 +9,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
 
-import pytest
-from sqlalchemy import create_engine
-
-from tests.helpers import LiveServer, add_observations, every
+from tests.helpers import LiveServer
 
 RUN = ("import sys; from ogctests.main import run_ogctests; "
        "sys.exit(run_ogctests('features/core', sys.argv[1], ['-p', 'no:cacheprovider', '-rA', "
        "'--junitxml=' + sys.argv[2]]))")
 CORE_TESTS = 29  # abstract tests in ogctests 0.1.15's features/core
 
-
-@pytest.fixture(scope="module")
-def live(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The live server with a real series' polygons besides the seed's examples (listed only when asked for)."""
-    engine = create_engine(live_server.database_url)
-    with engine.begin() as conn:
-        add_observations(conn, "isw", "RU", "assessed", "kursk-ru-advances", every(date(2024, 9, 1), 3, 7))
-    engine.dispose()
-    yield live_server
 
 
 def test_the_core_suite_passes_with_no_failure(live: LiveServer, tmp_path: Path) -> None:

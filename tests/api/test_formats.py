@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,24 +14,14 @@ import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
-from sqlalchemy import create_engine
 
 from app.crs import EPSG_URI
-from tests.helpers import LiveServer, add_observations, every
+from tests.helpers import LiveServer
 
 FORMATS = {"fgb": "application/flatgeobuf", "gpkg": "application/geopackage+sqlite3",
            "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 LAYERS = ["control-areas", "places", "events"]
 
-
-@pytest.fixture(scope="module")
-def live(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The live server with a real series' polygons beside the seed's examples (committed)."""
-    engine = create_engine(live_server.database_url)
-    with engine.begin() as conn:
-        add_observations(conn, "isw", "RU", "assessed", "kursk-ru-advances", every(date(2024, 9, 1), 3, 7))
-    engine.dispose()
-    yield live_server
 
 
 def download(live: LiveServer, layer: str, tmp_path: Path, fmt: str, **params: str) -> Path:

@@ -5,30 +5,19 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
-from datetime import date
 
 import geopandas as gpd
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.helpers import LiveServer, add_observations, every
+from tests.api.conftest import REAL_DAYS
+from tests.helpers import LiveServer
 
 EXPECTED_LAYERS = {"control-areas": "Multi Polygon", "places": "Point", "lines": "Multi Line String",
                    "regions": "Multi Polygon", "events": "Point"}
 
 
-REAL_DAYS = every(date(2024, 9, 1), 3, step_days=7)
 
-
-@pytest.fixture(scope="module")
-def live(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The live server with, beside the seed's examples, three observations of one real series (committed)."""
-    engine = create_engine(live_server.database_url)
-    with engine.begin() as conn:
-        add_observations(conn, "isw", "RU", "assessed", "kursk-ru-advances", REAL_DAYS)
-    engine.dispose()
-    yield live_server
 
 
 def ogrinfo(*args: str) -> str:
