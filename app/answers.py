@@ -7,7 +7,7 @@ allowed: an answer may grow a column without breaking a client.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -217,6 +217,86 @@ class Collections(Answer):
 
     collections: list[CollectionInfo]
     links: list[Link]
+
+
+class CaseRow(Answer):
+    """A case: the ground a question is about, its recipe, default view and key places."""
+
+    key: str
+    title: str
+    description: str | None
+    starts_on: date | None
+    ends_on: date | None
+    area_km2: float | None = Field(description="Geodesic area of its ground.")
+    view: dict[str, Any] | None
+    key_places: list[str]
+    territory: dict[str, Any] | None
+    recipe: dict[str, Any]
+
+
+class Cases(Answer):
+    """GET /cases (JSON; f=geojson gives the grounds as features)."""
+
+    cases: list[CaseRow]
+    default: str | None
+
+
+class ReportedFigure(Answer):
+    """GET /reported-figures/{key}: a figure a source reported, with its provenance."""
+
+    id: int
+    key: str
+    source: str
+    refers_to: date | None
+    published_on: date | None
+    side: str | None
+    region: str | None
+    metric: str
+    value: float
+    unit: str
+    status: str
+    quote: str | None
+    published_in: str | None
+    url: str | None
+    notes: str | None
+    attributes: dict[str, Any] | None
+    recorded_at: datetime
+
+
+class AuditPage(Answer):
+    """GET /admin/audit: who wrote what and when, newest first."""
+
+    entries: list[dict[str, Any]]
+    numberMatched: int
+    numberReturned: int
+
+
+class Tileset(Answer):
+    """A vector tileset (OGC API – Tiles): its grid, the tile URL template among its links."""
+
+    title: str
+    dataType: str
+    crs: str
+    tileMatrixSetURI: str
+    links: list[Link]
+
+
+class Tilesets(Answer):
+    """GET /collections/{collection_id}/tiles."""
+
+    tilesets: list[Tileset]
+    links: list[Link]
+
+
+class TileJson(Answer):
+    """TileJSON 3.0.0."""
+
+    tilejson: str
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    bounds: list[float]
+    vector_layers: list[dict[str, Any]]
 
 
 def answer(model: type[BaseModel], csv: bool = True) -> dict[int | str, dict[str, Any]]:

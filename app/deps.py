@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import ColumnElement, Connection, and_
 from starlette.concurrency import run_in_threadpool
 
 from app.crs import SUPPORTED, parse_crs
@@ -206,18 +206,28 @@ CollectionDep = Annotated[Collection, Depends(_collection)]
 
 @dataclass(frozen=True)
 class Filtering:
-    """A page's CQL2 filter (its text, for error messages) and sort order, compiled."""
+    """A page's filters beyond the plain ones, compiled: a CQL2 ``filter``, queryables given as query parameters
+    (``?name=Sudzha``: equality), and the ``sortby`` order. ``text`` says what was asked, for error messages;
+    ``parameters`` are the queryable names the request used as parameters."""
 
     text: str | None
     condition: ColumnElement[bool] | None
     order: list[ColumnElement[Any]]
+    parameters: frozenset[str] = frozenset()
+
+
+# Parameters the feature routes read themselves: a queryable of the same name is not a filter parameter.
+ROUTE_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "filter", "filter-lang",
+                    "filter-crs", "sortby", "side", "source", "status", "layer", "kind", "country", "series"}
 
 
 async def _filtering(
+    request: Request,
     coll: CollectionDep,
     filter_: Annotated[str | None, Query(alias="filter", description=(
         "A CQL2 filter over the collection's queryables (`/collections/{id}/queryables`), e.g. "
-        "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`."))] = None,
+        "`status = 'assessed' AND S_INTERSECTS(geometry, POINT(35.271 51.191))`. Queryables also work as "
+        "parameters of their own: `?name=Sudzha` (equality)."))] = None,
     filter_lang: Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.",
                                              json_schema_extra={"enum": list(cql.LANGUAGES)})] = None,
     filter_crs: Annotated[str | None, Query(alias="filter-crs", description=(
@@ -229,9 +239,15 @@ async def _filtering(
     )] = None,
 ) -> Filtering:
     fields = coll.queryables()
-    condition = None if filter_ is None else cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs")) \
-        .condition(cql.parse(filter_, filter_lang or "cql2-text"))
-    return Filtering(filter_, condition, cql.sort_order(sortby, fields, coll.id) if sortby else [])
+    compiler = cql.Compiler(fields, coll.id, parse_crs(filter_crs, "filter-crs"))
+    conditions = [] if filter_ is None else [compiler.condition(cql.parse(filter_, filter_lang or "cql2-text"))]
+    plain = {name: value for name, value in request.query_params.items()
+             if name in fields and name not in ROUTE_PARAMETERS and fields[name].type not in ("geometry", "interval")}
+    conditions += [compiler.condition({"op": "=", "args": [{"property": name}, value]})
+                   for name, value in plain.items()]
+    asked = " AND ".join([*([filter_] if filter_ else []), *(f"{k} = {v!r}" for k, v in plain.items())])
+    return Filtering(asked or None, and_(*conditions) if conditions else None,
+                     cql.sort_order(sortby, fields, coll.id) if sortby else [], frozenset(plain))
 
 
 FilteringDep = Annotated[Filtering, Depends(_filtering)]

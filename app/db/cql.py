@@ -277,7 +277,7 @@ def evaluated(text: str | None) -> Iterator[None]:
         if text is None:
             raise
         reason = getattr(getattr(error.orig, "diag", None), "message_primary", None) or str(error.orig)
-        raise InvalidParameter(f"filter: the database cannot evaluate it: {reason}", parameter="filter") from None
+        raise InvalidParameter(f"filter: the database cannot evaluate {text}: {reason}", parameter="filter") from None
 
 
 def sort_order(value: str, fields: dict[str, Queryable], collection: str) -> list[ColumnElement[Any]]:

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import SeriesList, Sources, answer
+from app.answers import Cases, SeriesList, Sources, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import catalog
 from app.db.cases import case_list
@@ -59,7 +59,7 @@ def series(request: Request, filters: FiltersDep, fmt: TableFormat) -> Response:
 
 @router.get("/cases", dependencies=[HEAVY],
             summary="Cases: the ground a question is about (the first is the maps' default)",
-            responses={200: {"content": {GEOJSON: {}}}})
+            responses={200: {"model": Cases, "content": {GEOJSON: {}}}})
 def cases(request: Request, fmt: Annotated[str, output_format("json", "geojson")]) -> Response:
     """Every case: key, title, description, first (and last) day, km² (geodesic), default map view, the
     places always labelled, and whose territory each of its regions is by default. `f=geojson` gives the

@@ -9,6 +9,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from app.answers import ReportedFigure, answer
 from app.db import asof, history
 from app.db.models import figures
 from app.errors import NotFound
@@ -17,7 +18,8 @@ from app.formats import JSON
 router = APIRouter(tags=["research"])
 
 
-@router.get("/reported-figures/{key:path}", name="reported_figure", summary="One reported figure")
+@router.get("/reported-figures/{key:path}", name="reported_figure", summary="One reported figure",
+            responses=answer(ReportedFigure, csv=False))
 def reported_figure(request: Request, key: str) -> Response:
     """A reported figure's current version, with its version tag (for If-Match)."""
     with request.app.state.connect() as conn:

@@ -45,6 +45,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -172,7 +173,7 @@ def items(
 ) -> Response:
     """Features, paged with `limit`/`offset` and `next`/`prev` links; only current versions. GeoJSON, or
     FlatGeobuf, GeoPackage, CSV (WKT) or GeoParquet with `f` or an Accept header."""
-    check_known_parameters(request, ITEM_PARAMETERS | set(coll.filters))
+    check_known_parameters(request, ITEM_PARAMETERS | set(coll.filters) | filtering.parameters)
     given = {"side": side, "source": source, "status": status, "layer": layer, "kind": kind, "country": country}
     filters = {name: [v.strip() for v in value.split(",") if v.strip()]
                for name, value in given.items() if value is not None and name in coll.filters}

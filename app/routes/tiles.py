@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
+from app.answers import TileJson, Tileset, Tilesets, answer
 from app.cache import Cached, cached_response
 from app.db import cql, features, tiles
 from app.deps import CollectionDep, FilteringDep
@@ -37,7 +38,8 @@ def _template(request: Request, collection_id: str) -> str:
     return f"{base}/{{z}}/{{y}}/{{x}}" + (f"?{query}" if query else "")
 
 
-@router.get("/collections/{collection_id}/tiles", summary="A collection's tilesets", name="tilesets")
+@router.get("/collections/{collection_id}/tiles", summary="A collection's tilesets", name="tilesets",
+            responses=answer(Tilesets, csv=False))
 def tilesets(request: Request, coll: CollectionDep, _: JsonOnly) -> dict[str, Any]:
     """The vector tilesets of a collection (one: WebMercatorQuad)."""
     tileset_url = str(request.url_for("tileset", collection_id=coll.id))
@@ -50,7 +52,7 @@ def tilesets(request: Request, coll: CollectionDep, _: JsonOnly) -> dict[str, An
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad", summary="A collection's vector tileset",
-            name="tileset")
+            name="tileset", responses=answer(Tileset, csv=False))
 def tileset(request: Request, coll: CollectionDep, _: JsonOnly) -> dict[str, Any]:
     """The tileset's metadata: its grid, zoom levels, the layer and the tile URL template."""
     return {
@@ -71,7 +73,7 @@ def tileset(request: Request, coll: CollectionDep, _: JsonOnly) -> dict[str, Any
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad/tilejson.json", summary="TileJSON",
-            name="tilejson")
+            name="tilejson", responses=answer(TileJson, csv=False))
 def tilejson(request: Request, coll: CollectionDep) -> Response:
     """TileJSON 3.0.0 for MapLibre, Leaflet plugins and QGIS: the tile template (with the request's filters),
     zoom range, bounds and the layer's fields."""
@@ -108,7 +110,7 @@ def tile(
     layer: Annotated[str | None, Query(description="Layer name(s) (control areas).")] = None,
 ) -> Response:
     """The features meeting one tile, clipped and encoded by PostGIS; 204 when there are none."""
-    check_known_parameters(request, FILTERS)
+    check_known_parameters(request, FILTERS | filtering.parameters)
     if x >= 2 ** z or y >= 2 ** z:
         raise NotFound(f"no tile {z}/{y}/{x}: at zoom {z}, rows and columns run from 0 to {2 ** z - 1}")
     given = {"side": side, "source": source, "status": status, "layer": layer}

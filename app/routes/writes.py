@@ -18,6 +18,7 @@ from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection
 
+from app.answers import AuditPage, answer
 from app.auth import AdminDep, WriterDep
 from app.cache import wrote
 from app.db import asof, features, history, tokens
@@ -167,7 +168,7 @@ def describe_series(request: Request, caller: WriterDep, key: str, patch: Series
 
 # -- audit ------------------------------------------------------------------------------------------------
 
-@router.get("/admin/audit", summary="Who wrote what, and when (admin token)")
+@router.get("/admin/audit", summary="Who wrote what, and when (admin token)", responses=answer(AuditPage, csv=False))
 def audit(request: Request, caller: AdminDep, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
           token: Annotated[str | None, Query(description="Only this token name's writes.")] = None,
           since: Annotated[str | None, Query(description="Only writes at or after this RFC 3339 time.",

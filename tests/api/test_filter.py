@@ -137,3 +137,16 @@ def test_a_filter_sees_a_new_write(client: TestClient, seeded: Connection) -> No
     assert items(client, "control-areas", **params)["numberMatched"] == 0
     add_control_area(seeded, "isw/UA/assessed/cql-test/2024-09-01", layer="cql-test")
     assert items(client, "control-areas", **params)["numberMatched"] == 1
+
+
+def test_queryables_are_parameters_too(client: TestClient) -> None:
+    """Part 3's queryables-query-parameters: `?name=Sudzha` is `filter=name = 'Sudzha'`."""
+    assert keys(items(client, "places", name="Sudzha")) == ["sudzha"]
+    in_kursk = items(client, "places", region="kursk-oblast")
+    assert in_kursk["numberMatched"] == items(client, "places", filter="region = 'kursk-oblast'")["numberMatched"] > 10
+    both = items(client, "places", region="kursk-oblast", filter="CASEI(name) LIKE CASEI('s%')")
+    assert keys(both) and all(f["properties"]["name"].lower().startswith("s") for f in both["features"])
+    wrong = client.get("/collections/places/items", params={"population": "many"})
+    assert wrong.status_code == 400 and "population = 'many'" in wrong.json()["detail"]
+    unknown = client.get("/collections/places/items", params={"nosuch": "1"})
+    assert unknown.status_code == 400 and unknown.json()["parameter"] == "nosuch"
