@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,7 @@ import anyio
 import psycopg
 from cachetools import LRUCache
 from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Connection, Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -163,6 +164,36 @@ def _if_none_match(scope: Scope) -> str:
 
 def _matches(if_none_match: str, etag: str) -> bool:
     return bool(if_none_match) and etag in (tag.strip() for tag in if_none_match.split(","))
+
+
+def streamed_response(request: Request, chunks: Callable[[Connection], Iterator[bytes]], media_type: str,
+                      headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """An answer too large to keep in memory: the same ETag and 304 as a cached one, its body sent as
+    ``chunks`` makes it and never cached. The first chunk is made before the response starts, so an error in
+    the query is still a proper error answer, not a broken body."""
+    watcher: VersionWatcher | None = request.app.state.version_watcher
+    version = watcher.version if watcher else None
+    if version is None:
+        with request.app.state.engine.connect() as primary:
+            version = data_version(primary)
+    etag = etag_for(version, request_key(request.scope))
+    base = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if _matches(_if_none_match(request.scope), etag):
+        return Response(status_code=304, headers=base)
+    stack = ExitStack()
+    try:
+        parts = chunks(stack.enter_context(request.app.state.connect()))
+        first = next(parts)
+    except BaseException:
+        stack.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        with stack:
+            yield first
+            yield from parts
+
+    return StreamingResponse(body(), media_type=media_type, headers=base | dict(headers))
 
 
 def cached_response(request: Request, build: Callable[[Connection], Cached]) -> Response:

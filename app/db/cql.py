@@ -25,6 +25,7 @@ from typing import Any
 
 import cql2
 import orjson
+import psycopg
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -273,10 +274,12 @@ def evaluated(text: str | None) -> Iterator[None]:
     property, a geometry PostGIS cannot read) is the client's error, a 400 naming the filter."""
     try:
         yield
-    except (DataError, ProgrammingError, InternalError) as error:
+    except (DataError, ProgrammingError, InternalError, psycopg.DataError, psycopg.ProgrammingError,
+            psycopg.InternalError) as error:  # SQLAlchemy's, or psycopg's own from a server-side cursor
         if text is None:
             raise
-        reason = getattr(getattr(error.orig, "diag", None), "message_primary", None) or str(error.orig)
+        cause = getattr(error, "orig", error)
+        reason = getattr(getattr(cause, "diag", None), "message_primary", None) or str(cause)
         raise InvalidParameter(f"filter: the database cannot evaluate {text}: {reason}", parameter="filter") from None
 
 

@@ -6,8 +6,8 @@ joins the features into a FeatureCollection. Feature ids are row ids: a version 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
@@ -287,45 +287,76 @@ def _page_statement(shape: PageShape, condition: ColumnElement[bool] | None = No
             .offset(bindparam("offset", type_=Integer)))
 
 
-def page_items(
-    conn: Connection,
-    collection: Collection,
-    *,
-    interval: DayRange | None,
-    bbox: tuple[float, float, float, float] | None,
-    filters: Mapping[str, list[str]],
-    limit: int,
-    offset: int,
-    crs: Crs = STORAGE,
-    bbox_crs: Crs = STORAGE,
-    condition: ColumnElement[bool] | None = None,
-    order: Sequence[ColumnElement[Any]] = (),
-    rows: bool = False,
-) -> Page:
-    """Current versions matching the filters (and a CQL2 ``condition``), in ``order`` then id order, one page
-    of them, and how many match in all; geometries in ``crs``, ``bbox`` (x/y order) in ``bbox_crs``. The
-    features are GeoJSON text, or with ``rows`` dicts of properties and WKB ``geometry``."""
-    shape = PageShape(collection.id, bool(interval and interval.start), bool(interval and interval.end),
-                      bbox is not None, tuple(sorted(filters)), crs, bbox_crs, rows)
-    if condition is None and not order:
+@dataclass(frozen=True)
+class Selection:
+    """What a page of items asks for, besides its place in the order (``limit``, ``offset``): the items'
+    parameters, parsed, and a CQL2 ``condition`` and ``order`` compiled (app.db.cql)."""
+
+    interval: DayRange | None = None
+    bbox: tuple[float, float, float, float] | None = None  # x/y order, in bbox_crs
+    filters: Mapping[str, list[str]] = field(default_factory=dict)
+    crs: Crs = STORAGE
+    bbox_crs: Crs = STORAGE
+    condition: ColumnElement[bool] | None = None
+    order: Sequence[ColumnElement[Any]] = ()
+
+
+def _page_query(conn: Connection, collection: Collection, selection: Selection, limit: int, offset: int,
+                rows: bool) -> tuple[str, dict[str, Any]]:
+    """The SQL and the parameters of one page."""
+    s = selection
+    shape = PageShape(collection.id, bool(s.interval and s.interval.start), bool(s.interval and s.interval.end),
+                      s.bbox is not None, tuple(sorted(s.filters)), s.crs, s.bbox_crs, rows)
+    if s.condition is None and not s.order:
         sql, params = _page_sql(shape, conn.dialect)
     else:  # a filter's own statement: its values are bound parameters, compiled with it
-        sql, params = _compiled(_page_statement(shape, condition, order, rows), conn.dialect)
-    params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in filters.items()}}
-    if interval:
-        params.update(start=interval.start, end=interval.end)
-    if bbox:
-        params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+        sql, params = _compiled(_page_statement(shape, s.condition, s.order, rows), conn.dialect)
+    params = {**params, "limit": limit, "offset": offset, **{f"filter_{k}": v for k, v in s.filters.items()}}
+    if s.interval:
+        params.update(start=s.interval.start, end=s.interval.end)
+    if s.bbox:
+        params.update(zip(("minx", "miny", "maxx", "maxy"), s.bbox, strict=True))
+    return sql, params
+
+
+def page_items(conn: Connection, collection: Collection, selection: Selection, limit: int, offset: int,
+               rows: bool = False) -> Page:
+    """Current versions matching the selection, in its order then id order, one page of them, and how many
+    match in all. The features are GeoJSON text, or with ``rows`` dicts of properties and WKB ``geometry``."""
+    sql, params = _page_query(conn, collection, selection, limit, offset, rows)
     found = conn.exec_driver_sql(sql, params).all()
     if found:
         features = [{k: v for k, v in r._mapping.items() if k != "matched"} for r in found] if rows else \
             [r[0] for r in found]
         return Page(features, found[0][-1])
+    return Page([], _matched(conn, sql, params, offset))
+
+
+def stream_items(conn: Connection, collection: Collection, selection: Selection, limit: int, offset: int,
+                 batch: int = 500) -> Iterator[Page]:
+    """The page of ``page_items`` (GeoJSON features) in batches of ``batch``, read from a server-side cursor:
+    memory holds one batch, not the page. Every batch says how many match in all; an empty page is one empty
+    batch."""
+    sql, params = _page_query(conn, collection, selection, limit, offset, rows=False)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    # WITH HOLD: the connection is in autocommit (reads), where a cursor without it would end at once.
+    with driver.cursor(name=f"items_{id(params)}", withhold=True) as cursor:
+        cursor.execute(sql, params)
+        sent = False
+        while found := cursor.fetchmany(batch):
+            sent = True
+            yield Page([r[0] for r in found], found[0][-1])
+    if not sent:
+        yield Page([], _matched(conn, sql, params, offset))
+
+
+def _matched(conn: Connection, sql: str, params: dict[str, Any], offset: int) -> int:
+    """How many match, for a page that came back empty: none, or the page lies past the last one."""
     if offset == 0:
-        return Page([], 0)
-    # Past the last page: count the matches alone (the first page of the same query would say it too).
+        return 0
     first = conn.exec_driver_sql(sql, {**params, "offset": 0, "limit": 1}).first()
-    return Page([], first[-1] if first else 0)
+    return int(first[-1]) if first else 0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import orjson
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.answers import CollectionInfo, Collections, answer
-from app.cache import CACHE_CONTROL, Cached, cached_response
+from app.cache import CACHE_CONTROL, Cached, cached_response, streamed_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import cql, features, history
 from app.deps import CollectionDep, FilteringDep
@@ -60,6 +61,7 @@ CONFORMANCE = [
 ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "filter", "filter-lang",
                    "filter-crs", "sortby"}
 SCHEMA_JSON = "application/schema+json"
+STREAM_ABOVE = 1000  # GeoJSON pages of more features are streamed, not built whole and cached
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
 ITEM_MEDIA = {"geojson": GEOJSON, "json": GEOJSON, **{n: f.media_type for n, f in exports.FORMATS.items()}}
@@ -181,11 +183,13 @@ def items(
     box = parse_bbox(bbox, box_crs) if bbox is not None else None
     interval = parse_interval(datetime_) if datetime_ is not None else None
 
+    selection = features.Selection(interval, box, filters, out, box_crs, filtering.condition, filtering.order)
+    if fmt not in exports.FORMATS and limit > STREAM_ABOVE:
+        return _streamed(request, coll, selection, limit, offset, filtering.text)
+
     def build(conn: Connection) -> Cached:
         with cql.evaluated(filtering.text):
-            page = features.page_items(conn, coll, interval=interval, bbox=box, filters=filters, limit=limit,
-                                       offset=offset, crs=out, bbox_crs=box_crs, condition=filtering.condition,
-                                       order=filtering.order, rows=fmt in exports.FORMATS)
+            page = features.page_items(conn, coll, selection, limit, offset, rows=fmt in exports.FORMATS)
         # No timeStamp: the body is cached for the data version; the response's own time is its Date header.
         links = _page_links(request, page.matched, limit, offset, fmt)
         headers = (*content_crs(out), ("Link", link_header(links)), ("Vary", "Accept"))
@@ -195,6 +199,28 @@ def items(
         return Cached(feature_collection(page.features, envelope), GEOJSON, headers=headers)
 
     return cached_response(request, build)
+
+
+def _streamed(request: Request, coll: features.Collection, selection: features.Selection, limit: int,
+              offset: int, filter_text: str | None) -> Response:
+    """A GeoJSON page of more than ``STREAM_ABOVE`` features, sent as PostGIS writes it, batch by batch."""
+
+    def chunks(conn: Connection) -> Iterator[bytes]:
+        with cql.evaluated(filter_text):
+            batches = features.stream_items(conn, coll, selection, limit, offset)
+            first = next(batches)
+        yield b'{"type":"FeatureCollection","features":[' + ",".join(first.features).encode()
+        returned = len(first.features)
+        for batch in batches:
+            yield b"," + ",".join(batch.features).encode()
+            returned += len(batch.features)
+        envelope = {"numberMatched": first.matched, "numberReturned": returned,
+                    "links": _page_links(request, first.matched, limit, offset, "geojson")}
+        yield b"]," + orjson.dumps(envelope)[1:]
+
+    self_link = link_header(_page_links(request, 0, limit, offset, "geojson")[:1])
+    return streamed_response(request, chunks, GEOJSON,
+                             (*content_crs(selection.crs), ("Link", self_link), ("Vary", "Accept")))
 
 
 def content_crs(crs: Crs) -> tuple[tuple[str, str], ...]:

@@ -231,3 +231,19 @@ def test_item_pages_carry_no_stale_timestamp(client: TestClient) -> None:
     first, again = (client.get("/collections/places/items?limit=2") for _ in range(2))
     assert "timeStamp" not in first.json() and first.content == again.content
     assert again.headers["etag"] == first.headers["etag"]
+
+
+def test_a_large_page_is_streamed_and_says_the_same(client: TestClient) -> None:
+    """Above 1,000 features a GeoJSON page is sent batch by batch from a server-side cursor, not built whole:
+    the same features, the same envelope, the same ETag rules; an error still comes before the body."""
+    kept = client.get("/collections/places/items?limit=1000")
+    streamed = client.get("/collections/places/items?limit=5000")
+    assert "content-length" in kept.headers and "content-length" not in streamed.headers
+    assert [f["id"] for f in streamed.json()["features"]] == [f["id"] for f in kept.json()["features"]]
+    assert streamed.json()["numberMatched"] == kept.json()["numberMatched"] > 100
+    assert client.get("/collections/places/items?limit=5000",
+                      headers={"If-None-Match": streamed.headers["etag"]}).status_code == 304
+    past = client.get("/collections/places/items?limit=5000&offset=100000").json()
+    assert past["features"] == [] and past["numberMatched"] == kept.json()["numberMatched"]
+    bad = client.get("/collections/places/items", params={"limit": 5000, "filter": "population > 'many'"})
+    assert bad.status_code == 400 and "cannot evaluate" in bad.json()["detail"]
