@@ -149,15 +149,22 @@ def timeline(
     request: Request, filters: FiltersDep, span: OptionalStartEndDep, case: CaseDep, simplify: Simplify = None,
     day: Annotated[str | None, Query(description="The day shown first (default: the last).")] = None,
     interval_ms: Annotated[int, Query(ge=100, le=10_000, description="Animation step, milliseconds.")] = 1200,
+    tiles: Annotated[bool, Query(description=(
+        "Draw each day's areas from the vector tiles of control-areas (uncut) instead of /control's GeoJSON."))]
+    = False,
 ) -> Response:
     """The claims of each day with data, fetched from /control as the slider or the animation moves."""
-    check_known_parameters(request, {"start", "end", "day", "interval_ms"} | MAP_PARAMETERS)
+    check_known_parameters(request, {"start", "end", "day", "interval_ms", "tiles"} | MAP_PARAMETERS)
     shown = parse_day(day, "day") if day else None
 
     def build(conn: Connection) -> Cached:
         days = maplayers.data_days(conn, span.start, span.end, filters)
         meters = request.app.state.settings.map_simplify_m if simplify is None else simplify
+        if tiles:  # /control then gives each series' properties; its outline (the coarsest band) is not drawn
+            meters = max(DISPLAY_BANDS)
         config = {"controlUrl": request.url_for("control-as-of").path, "areaUrl": request.url_for("area").path,
+                  "tileTemplate": request.url_for("tileset", collection_id="control-areas").path + "/{z}/{y}/{x}"
+                  if tiles else None,
                   "placeUrl": request.url_for("place-control", place_id="__KEY__").path,
                   "simplify": meters, "intervalMs": interval_ms,
                   "filters": {**_filter_params(request), **({"case": case["key"]} if case else {})}}

@@ -272,10 +272,9 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
     panels = [title, _legend(sides, statuses, stale=any(f["properties"].get("stale") for f in features))]
     if tile_url is not None:
         m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
-        layers = [{"title": p["series_title"], "layer": "control-areas", "url": tile_url(p), "maxZoom": 22,
-                   "attribution": p["source"],
-                   "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))
-                   | {"fill": True}} for p in (f["properties"] for f in features)]
+        layers = [{"title": p["series_title"], "url": tile_url(p), "attribution": p["source"],
+                   "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))}
+                  for p in (f["properties"] for f in features)]
         return _finish(m, panels, lambda control: f"{_init(m)} frontline.tileLayers({m.get_name()}, {control}, "
                                                    f"{script_json(layers)});")
     by_series: dict[str, list[dict[str, Any]]] = {}
@@ -299,6 +298,8 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
                   config: Mapping[str, Any], sides: Mapping[str, SideStyle]) -> str:
     """A slider over the days with data; each day's claims are fetched from /control as the slider moves."""
     m = new_map(assets, base, _page_title(base, "timeline"))
+    if config.get("tileTemplate"):
+        m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
     settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
                 "styles": STATUS_STYLE, "staleStyle": STALE_STYLE, "grey": GREY,
                 "sides": {c: s.color for c, s in sides.items()},

@@ -127,10 +127,19 @@ var frontline = (function () {
           if (shown !== day) { return; }
           Object.keys(groups).forEach(function (key) { groups[key].clearLayers(); });
           collection.features.forEach(function (feature) {
+            var group = seriesGroup(map, control, groups, feature.properties);
+            if (config.tileTemplate) {  // the day's polygons of the series from the vector tiles
+              var p = feature.properties;
+              var asked = { series: p.series, datetime: p.observed_on };
+              if (p.illustrative) { asked.source = p.source; }  // examples are tiled only when asked for
+              tileGrid(map, config.tileTemplate + "?" + new URLSearchParams(asked), styleFor(config, p))
+                .addTo(group);
+              return;
+            }
             L.geoJSON(feature, {
               style: function (f) { return styleFor(config, f.properties); },
               onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
-            }).addTo(seriesGroup(map, control, groups, feature.properties));
+            }).addTo(group);
           });
           document.body.setAttribute("data-day-shown", day);
         });
@@ -200,18 +209,21 @@ var frontline = (function () {
 
   // Control areas drawn from the vector tiles (Leaflet.VectorGrid), one overlay per claim series: each
   // layer's URL template already names the series and its observation day.
-  function tileLayers(map, control, layers) {
-    // Tile layers live in the tile pane, under the regions' fills: give them a pane above the overlays.
+  // A layer of control areas from the vector tiles (Leaflet.VectorGrid). Tile layers live in the tile pane,
+  // under the regions' fills: they get a pane of their own, above the overlays.
+  function tileGrid(map, url, style, attribution) {
     if (!map.getPane("frontline-tiles")) {
       map.createPane("frontline-tiles").style.zIndex = 450;
     }
+    return L.vectorGrid.protobuf(url, {
+      vectorTileLayerStyles: { "control-areas": Object.assign({ fill: true }, style) }, interactive: true,
+      maxNativeZoom: 22, pane: "frontline-tiles", rendererFactory: L.svg.tile, attribution: attribution
+    });
+  }
+
+  function tileLayers(map, control, layers) {
     layers.forEach(function (spec) {
-      var styles = {};
-      styles[spec.layer] = spec.style;
-      var grid = L.vectorGrid.protobuf(spec.url, {
-        vectorTileLayerStyles: styles, interactive: true, maxNativeZoom: spec.maxZoom, pane: "frontline-tiles",
-        rendererFactory: L.svg.tile, attribution: spec.attribution
-      });
+      var grid = tileGrid(map, spec.url, spec.style, spec.attribution);
       grid.on("click", function (event) {
         var p = event.layer.properties;
         L.popup().setLatLng(event.latlng).setContent(

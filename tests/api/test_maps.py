@@ -324,3 +324,14 @@ def test_settlement_popup_says_when_a_holder_is_by_default(seeded: Connection, c
     held = popup(client.get("/maps/snapshot?date=2024-08-21").text, "Sudzha")
     assert f"{row}<td>UA</td><td>assessed</td><td>2024-08-21</td><td>2024-08-21</td>" in held
     assert "by default" not in held
+
+
+def test_map_pages_can_draw_their_areas_from_vector_tiles(client: TestClient) -> None:
+    """tiles=true: the page loads Leaflet.VectorGrid from this app and names the tile template, not GeoJSON."""
+    snapshot = client.get("/maps/snapshot?date=2024-09-15&source=example&tiles=true").text
+    assert "/static/frontline/vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in snapshot
+    assert "frontline.tileLayers(" in snapshot and "L.geoJson(" not in snapshot.split("frontline.tileLayers(")[1]
+    assert "collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}?series=example" in snapshot
+    timeline = client.get("/maps/timeline?source=example&tiles=true").text
+    assert '"tileTemplate":"/collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}"' in timeline
+    assert "Leaflet.VectorGrid.bundled.min.js" not in client.get("/maps/timeline?source=example").text

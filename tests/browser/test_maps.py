@@ -104,6 +104,7 @@ PAGES = {
     "snapshot-default": (f"/maps/snapshot?date={SNAPSHOT_DAY}", PATHS),  # no examples: the base layers alone
     "snapshot-tiles": (f"/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&tiles=true", ".leaflet-tile path"),
     "timeline": (f"/maps/timeline?{EXAMPLES}", "body[data-day-shown] #fl-areas > div"),
+    "timeline-tiles": (f"/maps/timeline?{EXAMPLES}&tiles=true", "body[data-day-shown] .leaflet-tile path"),
     "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}", PATHS),
     "app": ("/app", "#snapshot-form"),
     "root-html": ("/", "#snapshot-form"),  # a browser's Accept: text/html gets the same landing page
