@@ -333,20 +333,22 @@ def page_items(conn: Connection, collection: Collection, selection: Selection, l
 
 
 def stream_items(conn: Connection, collection: Collection, selection: Selection, limit: int, offset: int,
-                 batch: int = 500) -> Iterator[Page]:
-    """The page of ``page_items`` (GeoJSON features) in batches of ``batch``, read from a server-side cursor:
-    memory holds one batch, not the page. Every batch says how many match in all; an empty page is one empty
-    batch."""
-    sql, params = _page_query(conn, collection, selection, limit, offset, rows=False)
+                 rows: bool = False, batch: int = 500) -> Iterator[Page]:
+    """The page of ``page_items`` in batches of ``batch``, read from a server-side cursor: memory holds one
+    batch, not the page. Every batch says how many match in all; an empty page is one empty batch."""
+    sql, params = _page_query(conn, collection, selection, limit, offset, rows)
     driver = conn.connection.driver_connection
     assert driver is not None
     # WITH HOLD: the connection is in autocommit (reads), where a cursor without it would end at once.
     with driver.cursor(name=f"items_{id(params)}", withhold=True) as cursor:
         cursor.execute(sql, params)
         sent = False
+        names = None
         while found := cursor.fetchmany(batch):
             sent = True
-            yield Page([r[0] for r in found], found[0][-1])
+            names = names or [c.name for c in cursor.description or []]
+            yield Page([dict(zip(names[:-1], r[:-1], strict=True)) for r in found] if rows else [r[0] for r in found],
+                       found[0][-1])
     if not sent:
         yield Page([], _matched(conn, sql, params, offset))
 

@@ -61,7 +61,7 @@ CONFORMANCE = [
 ITEM_PARAMETERS = {"bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "filter", "filter-lang",
                    "filter-crs", "sortby"}
 SCHEMA_JSON = "application/schema+json"
-STREAM_ABOVE = 1000  # GeoJSON pages of more features are streamed, not built whole and cached
+STREAM_ABOVE = 1000  # GeoJSON and CSV pages of more features are streamed, not built whole and cached
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 GeoJsonFormat = Annotated[str, output_format("geojson", "json")]
 ITEM_MEDIA = {"geojson": GEOJSON, "json": GEOJSON, **{n: f.media_type for n, f in exports.FORMATS.items()}}
@@ -184,8 +184,8 @@ def items(
     interval = parse_interval(datetime_) if datetime_ is not None else None
 
     selection = features.Selection(interval, box, filters, out, box_crs, filtering.condition, filtering.order)
-    if fmt not in exports.FORMATS and limit > STREAM_ABOVE:
-        return _streamed(request, coll, selection, limit, offset, filtering.text)
+    if fmt in ("geojson", "json", "csv") and limit > STREAM_ABOVE:
+        return _streamed(request, coll, selection, limit, offset, filtering.text, fmt)
 
     def build(conn: Connection) -> Cached:
         with cql.evaluated(filtering.text):
@@ -202,8 +202,17 @@ def items(
 
 
 def _streamed(request: Request, coll: features.Collection, selection: features.Selection, limit: int,
-              offset: int, filter_text: str | None) -> Response:
-    """A GeoJSON page of more than ``STREAM_ABOVE`` features, sent as PostGIS writes it, batch by batch."""
+              offset: int, filter_text: str | None, fmt: str) -> Response:
+    """A GeoJSON or CSV page of more than ``STREAM_ABOVE`` features, sent batch by batch as PostGIS writes it."""
+
+    def csv_chunks(conn: Connection) -> Iterator[bytes]:
+        with cql.evaluated(filter_text):
+            batches = features.stream_items(conn, coll, selection, limit, offset, rows=True)
+            first = next(batches)
+        columns, kind = ["id", *coll.properties(coll.table)], features.geometry_type(coll)
+        yield exports.csv_rows(exports.frame(first.features, columns, selection.crs, kind), header=True)
+        for batch in batches:
+            yield exports.csv_rows(exports.frame(batch.features, columns, selection.crs, kind), header=False)
 
     def chunks(conn: Connection) -> Iterator[bytes]:
         with cql.evaluated(filter_text):
@@ -218,9 +227,12 @@ def _streamed(request: Request, coll: features.Collection, selection: features.S
                     "links": _page_links(request, first.matched, limit, offset, "geojson")}
         yield b"]," + orjson.dumps(envelope)[1:]
 
-    self_link = link_header(_page_links(request, 0, limit, offset, "geojson")[:1])
-    return streamed_response(request, chunks, GEOJSON,
-                             (*content_crs(selection.crs), ("Link", self_link), ("Vary", "Accept")))
+    self_link = link_header(_page_links(request, 0, limit, offset, fmt)[:1])
+    headers = (*content_crs(selection.crs), ("Link", self_link), ("Vary", "Accept"))
+    if fmt == "csv":
+        disposition = ("Content-Disposition", f'attachment; filename="{coll.id}.csv"')
+        return streamed_response(request, csv_chunks, exports.FORMATS["csv"].media_type, (*headers, disposition))
+    return streamed_response(request, chunks, GEOJSON, headers)
 
 
 def content_crs(crs: Crs) -> tuple[tuple[str, str], ...]:

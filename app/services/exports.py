@@ -55,15 +55,21 @@ def encode(data: gpd.GeoDataFrame, fmt: Format, layer: str) -> bytes:
     if fmt.name == "parquet":
         data.to_parquet(out, index=False)
     elif fmt.name == "csv":
-        table = pd.DataFrame(data.drop(columns="geometry"))
-        table["geometry"] = shapely.to_wkt(data.geometry.values, rounding_precision=-1)
-        table.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+        out.write(csv_rows(data, header=True))
     else:
         # FlatGeobuf without its spatial index: the page keeps its order (by id, or sortby) and streams.
         driver, options = ("FlatGeobuf", {"SPATIAL_INDEX": "NO"}) if fmt.name == "fgb" else ("GPKG", {})
         pyogrio.write_dataframe(data, out, driver=driver, layer=layer, layer_options=options,
                                 geometry_type=data.attrs.get("geometry_type"), promote_to_multi=False)
     return out.getvalue()
+
+
+def csv_rows(data: gpd.GeoDataFrame, header: bool) -> bytes:
+    """Rows as CSV with the geometry as WKT (and the header line first if ``header``): the whole CSV file, or
+    one batch of a streamed one."""
+    table = pd.DataFrame(data.drop(columns="geometry"))
+    table["geometry"] = shapely.to_wkt(data.geometry.values, rounding_precision=-1)
+    return table.to_csv(index=False, header=header, date_format="%Y-%m-%dT%H:%M:%S%z").encode()
 
 
 def _crs(crs: Crs) -> str:

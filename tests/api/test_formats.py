@@ -104,3 +104,12 @@ def test_accept_header_chooses_the_format_and_links_name_the_others(live: LiveSe
 def test_an_empty_page_is_a_valid_file_with_its_columns(live: LiveServer, tmp_path: Path, fmt: str) -> None:
     got = read(download(live, "places", tmp_path, fmt, filter="name = 'nowhere'"))
     assert len(got) == 0 and {"id", "key", "name", "kind"} <= set(got.columns)
+
+
+def test_a_large_csv_page_is_streamed_with_the_same_rows(live: LiveServer) -> None:
+    """CSV pages above 1,000 features are streamed batch by batch, like GeoJSON: the same rows as a kept page."""
+    kept = httpx.get(f"{live.url}/collections/places/items", params={"f": "csv", "limit": "1000"})
+    streamed = httpx.get(f"{live.url}/collections/places/items", params={"f": "csv", "limit": "5000"})
+    assert "content-length" in kept.headers and "content-length" not in streamed.headers
+    assert streamed.headers["content-disposition"] == 'attachment; filename="places.csv"'
+    assert streamed.content == kept.content and streamed.content.count(b"\n") > 100
