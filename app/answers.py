@@ -164,6 +164,30 @@ class Settlements(Answer):
     rows: list[SettlementRow]
 
 
+class ComparedSeries(SeriesColumns):
+    """One of the two series compared: the observation it was taken from, and its area (cut as asked)."""
+
+    role: str = Field(description="a or b")
+    observed_on: date
+    area_km2: float
+
+
+class Disagreement(Answer):
+    """GET /stats/disagreement: km² of the ground two series agree on, oppose, or draw alone."""
+
+    date: date
+    region: Any
+    case: Any
+    known_at: str | None
+    unit: str
+    series: list[ComparedSeries]
+    agreed_km2: float
+    opposed_km2: float
+    undetermined_km2: float
+    only_a_km2: float
+    only_b_km2: float
+
+
 class PlaceControlRow(SeriesColumns):
     """Who holds the place on the day, by one series, and since when."""
 

@@ -11,13 +11,13 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Area, AreaSeries, Depth, Settlements, answer
+from app.answers import Area, AreaSeries, Depth, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, towns
+from app.db import asof, disagree, reference, towns
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
-from app.errors import InvalidParameter
-from app.formats import GEOJSON, TableFormat, feature_collection, output_format, table
-from app.params import check_known_parameters
+from app.errors import InvalidParameter, NotFound
+from app.formats import GEOJSON, TableFormat, feature_collection, json_body, output_format, table
+from app.params import INSTANT, check_known_parameters, parse_instant
 from app.services import settlements
 
 router = APIRouter(tags=["research"], dependencies=[HEAVY])  # every answer here is heavy
@@ -192,5 +192,48 @@ def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, da
         rows.sort(key=lambda r: (r["changed_on"], r["place"], r["series"]))
         return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
                                                      "case": case, "places": len(found)})
+
+    return cached_response(request, build)
+
+
+SeriesId = Annotated[str, Query(description="A claim series id (see /series).",
+                                examples=["deepstatemap/UA/assessed/kursk-salient"])]
+
+
+@router.get("/stats/disagreement", summary="Where two claim series agree and disagree on a day",
+            name="disagreement", responses={200: {"model": Disagreement, "content": {GEOJSON: {}}}})
+def disagreement(
+    request: Request, day: DayDep, region: RegionDep, case: CaseDep, a: SeriesId, b: SeriesId,
+    fmt: Annotated[str, output_format("json", "geojson")],
+    known_at: Annotated[str | None, Query(description=(
+        "Transaction time (RFC 3339): compare what was recorded then."), json_schema_extra=INSTANT)] = None,
+) -> Response:
+    """Geodesic km² of the ground series `a` and `b` (each as of its latest observation on or before the day)
+    give to the same side (`agreed`), to opposite sides (`opposed`), that one of them gives to no side
+    (`undetermined`), and that only one of them draws (`only_a`, `only_b`); with the series and observation days
+    used. `f=geojson`: those grounds as features."""
+    check_known_parameters(request, {"date", "a", "b", "region", "case", "known_at", "f"})
+    clip = clip_of(region, case)
+    if a == b:
+        raise InvalidParameter("b: compare two different series", parameter="b")
+    at = parse_instant(known_at, "known_at") if known_at else None
+
+    def build(conn: Connection) -> Cached:
+        known = reference.series_keys(conn)
+        for name, key in (("a", a), ("b", b)):
+            if key not in known:
+                raise InvalidParameter(f"{name}: no series '{key}' (see /series)", parameter=name)
+        found = disagree.disagreement(conn, day, a, b, clip, at)
+        if found is None:
+            raise NotFound(f"a series has no observation on or before {day}: compare from a later day")
+        asked = {"date": day.isoformat(), "region": region, "case": case, "known_at": known_at, "unit": "km2",
+                 "series": list(found["series"].values())}
+        figures = {f"{kind}_km2": round(value, 3) for kind, value in found["km2"].items()}
+        if fmt == "json":
+            return json_body({**asked, **figures})
+        parts = [b'{"type":"Feature","geometry":' + geometry.encode() + b',"properties":'
+                 + orjson.dumps({"kind": kind, "km2": figures[f"{kind}_km2"]}) + b"}"
+                 for kind, geometry in found["geojson"].items() if geometry and figures[f"{kind}_km2"] > 0]
+        return Cached(feature_collection(parts, {**asked, **figures}), GEOJSON)
 
     return cached_response(request, build)
