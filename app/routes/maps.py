@@ -22,12 +22,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, maplayers, towns
+from app.db import asof, disagree, maplayers, reference, towns
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
 from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
-from app.errors import InvalidParameter
+from app.errors import InvalidParameter, NotFound
 from app.formats import HTML
 from app.params import DAY, check_known_parameters, parse_day
 from app.services import maps, settlements
@@ -194,6 +194,42 @@ def compare(
         rows = asof.changes(conn, before, after, filters, case["key"] if case else None, simplify=tolerance)
         page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, case), before,
                                  after, rows, maplayers.side_styles(conn))
+        return Cached(page.encode(), HTML)
+
+    return cached_response(request, build)
+
+
+@router.get("/maps/disagreement", dependencies=[HEAVY], name="disagreement-map",
+            summary="Map: where two claim series agree and disagree on a day", response_class=Response,
+            responses={200: {"content": {"text/html": {}}}})
+def disagreement(
+    request: Request, case: CaseDep,
+    date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.", json_schema_extra=DAY)],
+    a: Annotated[str, Query(description="A claim series id (see /series).",
+                            examples=["deepstatemap/UA/assessed/kursk-salient"])],
+    b: Annotated[str, Query(description="Another claim series id.", examples=["isw/RU/assessed/kursk-ru-advances"])],
+    simplify: Simplify = None,
+) -> Response:
+    """The ground series `a` and `b` agree on, oppose, leave undetermined or draw alone (as /stats/disagreement),
+    cut to the case's ground, with the km² and the observation days in the title."""
+    check_known_parameters(request, {"date", "a", "b", "case", "simplify"})
+    if a == b:
+        raise InvalidParameter("b: compare two different series", parameter="b")
+    day = parse_day(date_, "date")
+
+    def build(conn: Connection) -> Cached:
+        known = reference.series_keys(conn)
+        for name, key in (("a", a), ("b", b)):
+            if key not in known:
+                raise InvalidParameter(f"{name}: no series '{key}' (see /series)", parameter=name)
+        tolerance = _tolerance(request, simplify)
+        found = disagree.disagreement(conn, day, a, b, case["key"] if case else None, None, simplify=tolerance)
+        if found is None:
+            raise NotFound(f"a series has no observation on or before {day}: compare from a later day")
+        figures = {f"{kind}_km2": round(value, 3) for kind, value in found["km2"].items()}
+        every = asof.Filters(series=[a, b])
+        page = maps.disagreement_page(_assets(request), _base(request, conn, day, tolerance, every, case), day,
+                                      found, figures, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

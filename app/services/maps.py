@@ -329,6 +329,46 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m))
 
 
+#: How the disagreement page draws each kind of ground: what the series share (agreed in A's colour, opposed in
+#: purple, undetermined in grey) filled; what only one draws as an outline in its own colour.
+DISAGREEMENT_KINDS = ("agreed", "opposed", "undetermined", "only_a", "only_b")
+OPPOSED = "#7b2d8b"
+
+
+def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
+                      figures: Mapping[str, float], sides: Mapping[str, SideStyle]) -> str:
+    """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
+    toggleable layer each, with the km² in the title."""
+    series = found["series"]
+    m = new_map(assets, base, _page_title(base, f"{series['a']['title']} against {series['b']['title']}"))
+
+    def colour(role: str) -> str:
+        side = series[role]["side"]
+        return _colour(sides.get(side) if side else None, series[role]["status"])
+
+    styles = {"agreed": _painted(colour("a"), {"fillOpacity": 0.5, "weight": 1}),
+              "opposed": _painted(OPPOSED, {"fillOpacity": 0.55, "weight": 1}),
+              "undetermined": _painted(GREY, {"fillOpacity": 0.4, "weight": 1}),
+              "only_a": _painted(colour("a"), {"fillOpacity": 0.12, "weight": 2, "dashArray": "6 4"}),
+              "only_b": _painted(colour("b"), {"fillOpacity": 0.12, "weight": 2, "dashArray": "2 4"})}
+    labels = {"agreed": "agreed: both give it to the same side", "opposed": "opposed: they give it to opposite sides",
+              "undetermined": "undetermined: one gives it to no side",
+              "only_a": f"only A: {series['a']['title']}", "only_b": f"only B: {series['b']['title']}"}
+    for kind in DISAGREEMENT_KINDS:
+        geometry = found["geojson"][kind]
+        group = folium.FeatureGroup(name=esc(labels[kind]))
+        if geometry and figures[f"{kind}_km2"] > 0:
+            shape = {"type": "Feature", "geometry": orjson.loads(geometry), "properties": {}}
+            folium.GeoJson(shape, style_function=lambda _, st=styles[kind]: st,
+                           tooltip=folium.Tooltip(f"{esc(labels[kind])}: {_km2(figures[f'{kind}_km2'])} km²")
+                           ).add_to(group)
+        group.add_to(m)
+    kinds = [(kind, labels[kind], styles[kind]["fillColor"]) for kind in DISAGREEMENT_KINDS]
+    title = _render("map_disagreement_title.html", day=day.isoformat(), series=list(series.values()),
+                    kinds=kinds, figures=figures, case=base.case)
+    return _finish(m, [title], lambda _: _init(m))
+
+
 def _page_title(base: BaseMap, what: str) -> str:
     """The browser tab's title: the case (or 'every claim, uncut') and what the page shows."""
     return f"Frontline: {base.case['title'] if base.case else 'every claim, uncut'}: {what}"

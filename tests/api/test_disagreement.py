@@ -84,3 +84,17 @@ def test_bad_series_are_400s_naming_them(client: TestClient, params: dict[str, s
     response = client.get("/stats/disagreement", params={"date": DAY, **params})
     assert response.status_code == 400, response.text
     assert response.json()["parameter"] == parameter
+
+
+def test_the_map_shows_the_same_figures(client: TestClient, seeded: Connection) -> None:
+    """/maps/disagreement: a layer per kind of ground and the km² of /stats/disagreement in its title (cut to
+    the page's case, as the figures endpoint is with case=)."""
+    a, b = series(seeded, "test-a", A, "UA"), series(seeded, "test-b", B, "RU")
+    figures = compare(client, a, b, case="kursk-incursion")
+    page = client.get("/maps/disagreement", params={"date": DAY, "a": a, "b": b})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for kind in ("agreed", "opposed", "undetermined", "only_a", "only_b"):
+        shown = f"{figures[f'{kind}_km2']:,.1f}"
+        assert f"data-kind='{kind}'>{shown}</td>" in page.text, kind
+    assert "opposed: they give it to opposite sides" in page.text
+    assert client.get("/maps/disagreement", params={"date": DAY, "a": a}).status_code == 400

@@ -106,6 +106,8 @@ PAGES = {
     "timeline": (f"/maps/timeline?{EXAMPLES}", "body[data-day-shown] #fl-areas > div"),
     "timeline-tiles": (f"/maps/timeline?{EXAMPLES}&tiles=true", "body[data-day-shown] .leaflet-tile path"),
     "compare": (f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}", PATHS),
+    "disagreement": (f"/maps/disagreement?date={SNAPSHOT_DAY}&a=example/UA/claimed/syrskyi"
+                     "&b=example/RU/assessed/isw", PATHS),
     "app": ("/app", "#snapshot-form"),
     "root-html": ("/", "#snapshot-form"),  # a browser's Accept: text/html gets the same landing page
     "api-docs": ("/docs", ".opblock"),  # Swagger UI, from the app's own copy, drawing the operations
@@ -127,7 +129,7 @@ def test_page_loads_without_errors_and_only_from_this_server(
     foreign = [url for url in recorder.requests
                if not url.startswith((live_server.url + "/", "data:", "about:"))]
     assert foreign == [], "requests that left the server under test"
-    if name in ("snapshot", "snapshot-default", "timeline", "compare"):
+    if name in ("snapshot", "snapshot-default", "timeline", "compare", "disagreement"):
         assert f"{live_server.url}/static/leaflet/leaflet.js" in recorder.requests
         assert f"{live_server.url}/static/frontline/maps.js" in recorder.requests
 
