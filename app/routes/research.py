@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from app.answers import Area, AreaSeries, Depth, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, disagree, reference, towns
+from app.db import frontline as front
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter, NotFound
 from app.formats import GEOJSON, TableFormat, feature_collection, json_body, output_format, table
@@ -235,5 +236,37 @@ def disagreement(
                  + orjson.dumps({"kind": kind, "km2": figures[f"{kind}_km2"]}) + b"}"
                  for kind, geometry in found["geojson"].items() if geometry and figures[f"{kind}_km2"] > 0]
         return Cached(feature_collection(parts, {**asked, **figures}), GEOJSON)
+
+    return cached_response(request, build)
+
+
+@router.get("/frontline", summary="The front line of a claim series on a day", name="frontline",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def frontline(
+    request: Request, day: DayDep, case: CaseDep, series: SeriesId,
+    fmt: Annotated[str, output_format("geojson", "json")],
+    known_at: Annotated[str | None, Query(description=(
+        "Transaction time (RFC 3339): the line as recorded then."), json_schema_extra=INSTANT)] = None,
+) -> Response:
+    """The contact line of the series' held ground (its latest observation on or before the day): the ground's
+    outline less the international border (within 500 m of it) and, with `case`, clipped to the case's ground;
+    a MultiLineString with its geodesic `length_km`, the outline's length and the observation day used."""
+    check_known_parameters(request, {"date", "series", "case", "known_at", "f"})
+    at = parse_instant(known_at, "known_at") if known_at else None
+
+    def build(conn: Connection) -> Cached:
+        if series not in reference.series_keys(conn):
+            raise InvalidParameter(f"series: no series '{series}' (see /series)", parameter="series")
+        found = front.front_line(conn, day, series, case, at)
+        if found is None:
+            raise NotFound(f"series '{series}' has no observation on or before {day}")
+        geometry = found.pop("geojson") or "null"
+        properties = {**found, "date": day.isoformat(), "case": case, "known_at": known_at,
+                      "border_tolerance_m": front.BORDER_TOLERANCE_M}
+        if fmt == "json":
+            return json_body(properties)
+        feature = (b'{"type":"Feature","geometry":' + geometry.encode() + b',"properties":'
+                   + orjson.dumps(properties, default=float) + b"}")
+        return Cached(feature_collection([feature], {"date": day.isoformat(), "series": series}), GEOJSON)
 
     return cached_response(request, build)

@@ -1,0 +1,62 @@
+"""The front line of a series (issue 15): the held ground's outline less the international border, checked with
+Shapely and pyproj on a synthetic border and held ground, far from the seed's real border."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Geod
+from shapely.geometry import LineString, Polygon, shape
+from sqlalchemy import Connection, text
+
+from tests.helpers import add_control_area
+
+GEOD = Geod(ellps="WGS84")
+DAY = "2024-09-01"
+SERIES = "isw/UA/assessed/test-front"
+# A straight border along latitude 50 from 40.0° to 40.6° E; the held ground a box north of it, its south edge
+# on the border: the front is its west, north and east edges.
+BORDER = LineString([(40.0, 50.0), (40.6, 50.0)])
+HELD = Polygon([(40.1, 50.0), (40.4, 50.0), (40.4, 50.1), (40.1, 50.1)])
+
+
+def km(line: LineString) -> float:
+    return float(GEOD.geometry_length(line)) / 1000
+
+
+@pytest.fixture
+def drawn(seeded: Connection) -> Connection:
+    seeded.execute(text(
+        "INSERT INTO lines (key, name, kind, geom, source_id, content_hash) VALUES ('test-border', 'Test border', "
+        "'international_border', ST_Multi(ST_GeomFromText(:wkt, 4326)), "
+        "(SELECT id FROM sources WHERE slug = 'frontline-editors'), 'test')"), {"wkt": BORDER.wkt})
+    add_control_area(seeded, f"{SERIES}/{DAY}", layer="test-front", geometry=HELD)
+    return seeded
+
+
+def test_the_front_is_the_outline_less_the_border(client: TestClient, drawn: Connection) -> None:
+    response = client.get("/frontline", params={"date": DAY, "series": SERIES})
+    assert response.status_code == 200, response.text
+    [feature] = response.json()["features"]
+    line = shape(feature["geometry"])
+    assert line.geom_type == "MultiLineString"
+    expected = LineString([(40.1, 50.0), (40.1, 50.1), (40.4, 50.1), (40.4, 50.0)])
+    # Within the 500 m border tolerance the two short stubs at the border are cut: about 0.45 km each.
+    assert feature["properties"]["length_km"] == pytest.approx(km(expected) - 2 * 0.5, rel=0.01)
+    assert feature["properties"]["outline_km"] == pytest.approx(km(LineString(HELD.exterior.coords)), rel=1e-3)
+    # The line lies on the held ground's outline, and shares under 5 % of its length with the border:
+    assert line.difference(HELD.exterior.buffer(1e-7)).length == pytest.approx(0.0, abs=1e-9)
+    assert line.intersection(BORDER.buffer(1e-4)).length < 0.05 * line.length
+    assert feature["properties"]["observed_on"] == DAY and feature["properties"]["series"] == SERIES
+
+
+def test_it_is_taken_as_of_the_latest_observation_and_says_so(client: TestClient, drawn: Connection) -> None:
+    body = client.get("/frontline", params={"date": "2024-09-10", "series": SERIES, "f": "json"}).json()
+    assert body["observed_on"] == DAY and body["date"] == "2024-09-10" and body["length_km"] > 30
+    before = client.get("/frontline", params={"date": "2024-08-01", "series": SERIES})
+    assert before.status_code == 404
+
+
+def test_an_unknown_series_is_a_400(client: TestClient) -> None:
+    response = client.get("/frontline", params={"date": DAY, "series": "isw/UA/assessed/nothing"})
+    assert response.status_code == 400 and response.json()["parameter"] == "series"
