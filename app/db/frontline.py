@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy.dialects.postgresql import array
 
-from app.db.asof import Filters, merged_latest, series_columns
+from app.db.asof import Filters, changes, merged_latest, series_columns
 from app.db.features import km
 from app.db.models import lines, sources
 
@@ -25,24 +26,64 @@ BORDER_KIND = "international_border"
 def front_line(conn: Connection, day: date, series_key: str, case_ground: str | None,
                known_at: datetime | None) -> dict[str, Any] | None:
     """The series' front line on ``day`` as GeoJSON (MultiLineString) text with its geodesic length, the
-    observation day it comes from and the border length left out; None when the series has no observation."""
+    outline's length and the observation day it comes from; None when the series has no observation.
+
+    The outline's parts within the tolerance of the border are left out; each end of the front that the cut left
+    short of the border is joined to it again by its shortest line, so the front keeps its full length.
+    """
     held = merged_latest(day, Filters(series=[series_key], known_at=known_at), None, "held")
     border = (select(func.ST_Union(lines.c.geom).label("geom"))
               .where(lines.c.kind == BORDER_KIND, lines.c.superseded_at.is_(None)).scalar_subquery())
     near_border = func.geometry(func.ST_Buffer(func.Geography(func.coalesce(border, func.ST_GeomFromText(
         "LINESTRING EMPTY", 4326))), BORDER_TOLERANCE_M))
-    outline = func.ST_Boundary(held.c.geom)
-    front = func.ST_Difference(outline, near_border)
+    parts = (select(held, func.ST_Boundary(held.c.geom).label("outline"), near_border.label("near"))
+             .cte("parts").prefix_with("MATERIALIZED"))
+    away = func.ST_Difference(parts.c.outline, parts.c.near)
+    pieces = func.ST_Dump(func.ST_LineMerge(func.ST_CollectionExtract(away, 2))).table_valued("path", "geom") \
+        .alias("piece")
+    end = func.unnest(array([func.ST_StartPoint(pieces.c.geom), func.ST_EndPoint(pieces.c.geom)])) \
+        .column_valued("end_point")
+    # A cut end lies on the buffer's outline, a polygon drawn around the band: a few metres past the tolerance.
+    joins = (select(func.ST_Union(func.ST_ShortestLine(end, border))).select_from(pieces)
+             .where(func.ST_DWithin(func.Geography(end), func.Geography(border), 1.1 * BORDER_TOLERANCE_M))
+             .scalar_subquery())
+    front = func.ST_Union(away, func.coalesce(joins, func.ST_GeomFromText("LINESTRING EMPTY", 4326)))
+    outline: Any = parts.c.outline
     if case_ground is not None:
         ground = (select(literal_column("g.geom")).select_from(func.frontline_grounds().alias("g"))
                   .where(literal_column("g.key") == case_ground).scalar_subquery())
         front = func.ST_Intersection(front, ground)
         outline = func.ST_Intersection(outline, ground)
     line = func.ST_Multi(func.ST_LineMerge(func.ST_CollectionExtract(front, 2)))
-    stmt = (select(*series_columns(held.c.side_code, held.c.status, held.c.layer), held.c.side_code.label("side"),
-                   held.c.observed_on, km(func.ST_Length(func.Geography(line)) / 1000).label("length_km"),
+    stmt = (select(*series_columns(parts.c.side_code, parts.c.status, parts.c.layer), parts.c.side_code.label("side"),
+                   parts.c.observed_on, km(func.ST_Length(func.Geography(line)) / 1000).label("length_km"),
                    km(func.ST_Length(func.Geography(outline)) / 1000).label("outline_km"),
                    func.ST_AsGeoJSON(line, 6).label("geojson"))
-            .select_from(held.join(sources, sources.c.id == held.c.source_id)))
+            .select_from(parts.join(sources, sources.c.id == parts.c.source_id)))
     row = conn.execute(stmt).first()
     return {str(k): v for k, v in row._mapping.items()} if row else None
+
+
+def advance(conn: Connection, start: date, end: date, series_key: str, case_ground: str | None,
+            known_at: datetime | None) -> dict[str, Any] | None:
+    """How fast a series' front moved between two days: the ground its side gained and lost (geodesic km²),
+    the mean length of its front line on the two observation days, and the mean advance, net area ÷ mean front
+    length ÷ days between the observations (negative when the side lost ground). None when the series has no
+    observation on or before ``start``."""
+    first = front_line(conn, start, series_key, case_ground, known_at)
+    last = front_line(conn, end, series_key, case_ground, known_at)
+    if first is None or last is None:
+        return None
+    found = changes(conn, start, end, Filters(series=[series_key], known_at=known_at), case_ground)
+    gained, lost = (float(found[0]["gained_km2"]), float(found[0]["lost_km2"])) if found else (0.0, 0.0)
+    days = (last["observed_on"] - first["observed_on"]).days
+    mean_front = (float(first["length_km"]) + float(last["length_km"])) / 2
+    per_day = (gained - lost) / mean_front / days if days > 0 and mean_front > 0 else None
+    return {
+        "series": first["series"], "title": first["title"], "side": first["side"],
+        "from_observed_on": first["observed_on"], "to_observed_on": last["observed_on"], "days": days,
+        "gained_km2": round(gained, 3), "lost_km2": round(lost, 3), "net_km2": round(gained - lost, 3),
+        "front_km": [float(first["length_km"]), float(last["length_km"])], "mean_front_km": round(mean_front, 3),
+        "km_per_day": None if per_day is None else round(per_day, 4),
+        "m_per_day": None if per_day is None else round(per_day * 1000, 1),
+    }

@@ -270,3 +270,28 @@ def frontline(
         return Cached(feature_collection([feature], {"date": day.isoformat(), "series": series}), GEOJSON)
 
     return cached_response(request, build)
+
+
+@router.get("/stats/advance", summary="How fast a series' front moved between two days", name="advance")
+def advance(
+    request: Request, days: FromToDep, case: CaseDep, series: SeriesId,
+    known_at: Annotated[str | None, Query(description=(
+        "Transaction time (RFC 3339): as recorded then."), json_schema_extra=INSTANT)] = None,
+) -> Response:
+    """Ground gained and lost by the series' side between its observations on or before `from` and `to`
+    (geodesic km², cut to `case`), its front line's mean length (as /frontline), and the mean advance: net area
+    ÷ mean front length ÷ days between the two observations, as `km_per_day` and `m_per_day` (negative when
+    the side lost ground)."""
+    check_known_parameters(request, {"from", "to", "series", "case", "known_at"})
+    at = parse_instant(known_at, "known_at") if known_at else None
+
+    def build(conn: Connection) -> Cached:
+        if series not in reference.series_keys(conn):
+            raise InvalidParameter(f"series: no series '{series}' (see /series)", parameter="series")
+        found = front.advance(conn, days.first, days.last, series, case, at)
+        if found is None:
+            raise NotFound(f"series '{series}' has no observation on or before {days.first}")
+        return json_body({"from": days.first.isoformat(), "to": days.last.isoformat(), "case": case,
+                          "known_at": known_at, **found})
+
+    return cached_response(request, build)

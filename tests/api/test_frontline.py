@@ -41,8 +41,9 @@ def test_the_front_is_the_outline_less_the_border(client: TestClient, drawn: Con
     line = shape(feature["geometry"])
     assert line.geom_type == "MultiLineString"
     expected = LineString([(40.1, 50.0), (40.1, 50.1), (40.4, 50.1), (40.4, 50.0)])
-    # Within the 500 m border tolerance the two short stubs at the border are cut: about 0.45 km each.
-    assert feature["properties"]["length_km"] == pytest.approx(km(expected) - 2 * 0.5, rel=0.01)
+    # The south edge runs along the border and is left out; the short ends that join the front to the border
+    # (inside the 500 m tolerance) are the front's own and kept.
+    assert feature["properties"]["length_km"] == pytest.approx(km(expected), rel=0.005)
     assert feature["properties"]["outline_km"] == pytest.approx(km(LineString(HELD.exterior.coords)), rel=1e-3)
     # The line lies on the held ground's outline, and shares under 5 % of its length with the border:
     assert line.difference(HELD.exterior.buffer(1e-7)).length == pytest.approx(0.0, abs=1e-9)
@@ -60,3 +61,25 @@ def test_it_is_taken_as_of_the_latest_observation_and_says_so(client: TestClient
 def test_an_unknown_series_is_a_400(client: TestClient) -> None:
     response = client.get("/frontline", params={"date": DAY, "series": "isw/UA/assessed/nothing"})
     assert response.status_code == 400 and response.json()["parameter"] == "series"
+
+
+def test_a_front_moved_10_km_in_10_days_advances_1_km_a_day(client: TestClient, seeded: Connection) -> None:
+    """A border on three sides (west, south, east) leaves the north edge as the only front; moving it 10 km
+    north in 10 days is an advance of 1 km a day, within 2 % (the issue's check)."""
+    u_border = LineString([(40.1, 50.5), (40.1, 50.0), (40.4, 50.0), (40.4, 50.5)])
+    seeded.execute(text(
+        "INSERT INTO lines (key, name, kind, geom, source_id, content_hash) VALUES ('test-u-border', 'U', "
+        "'international_border', ST_Multi(ST_GeomFromText(:wkt, 4326)), "
+        "(SELECT id FROM sources WHERE slug = 'frontline-editors'), 'test-u')"), {"wkt": u_border.wkt})
+    north = 50.1 + 10 / 111.25  # 10 km north at latitude 50 (a degree of latitude is 111.25 km there)
+    for day, top in (("2024-09-01", 50.1), ("2024-09-11", north)):
+        box = Polygon([(40.1, 50.0), (40.4, 50.0), (40.4, top), (40.1, top)])
+        add_control_area(seeded, f"{SERIES}/{day}", layer="test-front", day=day, geometry=box)
+    body = client.get("/stats/advance", params={"from": "2024-09-01", "to": "2024-09-11", "series": SERIES}).json()
+    moved = GEOD.inv(40.25, 50.1, 40.25, north)[2] / 1000
+    assert moved == pytest.approx(10, rel=0.01)
+    assert body["days"] == 10 and body["lost_km2"] == 0.0
+    assert body["km_per_day"] == pytest.approx(1.0, rel=0.02)
+    assert body["m_per_day"] == pytest.approx(1000 * body["km_per_day"], abs=0.1)
+    back = client.get("/stats/advance", params={"from": "2024-09-11", "to": "2024-09-21", "series": SERIES}).json()
+    assert back["days"] == 0 and back["km_per_day"] is None  # no newer observation: no speed to give
