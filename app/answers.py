@@ -188,6 +188,28 @@ class Disagreement(Answer):
     only_b_km2: float
 
 
+class Advance(Answer):
+    """GET /stats/advance: how far and how fast a series' front moved between its two observations."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+    series: str
+    title: str
+    side: str | None
+    from_observed_on: date
+    to_observed_on: date
+    days: int
+    gained_km2: float
+    lost_km2: float
+    net_km2: float
+    front_km: list[float]
+    mean_front_km: float
+    km_per_day: float | None = Field(description="Net area ÷ mean front length ÷ days; negative when lost.")
+    m_per_day: float | None
+
+
 class PlaceControlRow(SeriesColumns):
     """Who holds the place on the day, by one series, and since when."""
 

@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Area, AreaSeries, Depth, Disagreement, Settlements, answer
+from app.answers import Advance, Area, AreaSeries, Depth, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import asof, disagree, reference, towns
 from app.db import frontline as front
@@ -272,7 +272,8 @@ def frontline(
     return cached_response(request, build)
 
 
-@router.get("/stats/advance", summary="How fast a series' front moved between two days", name="advance")
+@router.get("/stats/advance", summary="How fast a series' front moved between two days", name="advance",
+            responses=answer(Advance, csv=False))
 def advance(
     request: Request, days: FromToDep, case: CaseDep, series: SeriesId,
     known_at: Annotated[str | None, Query(description=(
