@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import Connection, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import array
 
 from app.db.asof import Filters, changes, merged_latest, series_columns
@@ -41,10 +41,11 @@ def front_line(conn: Connection, day: date, series_key: str, case_ground: str | 
     away = func.ST_Difference(parts.c.outline, parts.c.near)
     pieces = func.ST_Dump(func.ST_LineMerge(func.ST_CollectionExtract(away, 2))).table_valued("path", "geom") \
         .alias("piece")
-    end = func.unnest(array([func.ST_StartPoint(pieces.c.geom), func.ST_EndPoint(pieces.c.geom)])) \
-        .column_valued("end_point")
+    ends = func.unnest(array([func.ST_StartPoint(pieces.c.geom), func.ST_EndPoint(pieces.c.geom)])) \
+        .table_valued("point").render_derived(name="ends").lateral()
+    end = ends.c.point
     # A cut end lies on the buffer's outline, a polygon drawn around the band: a few metres past the tolerance.
-    joins = (select(func.ST_Union(func.ST_ShortestLine(end, border))).select_from(pieces)
+    joins = (select(func.ST_Union(func.ST_ShortestLine(end, border))).select_from(pieces.join(ends, true()))
              .where(func.ST_DWithin(func.Geography(end), func.Geography(border), 1.1 * BORDER_TOLERANCE_M))
              .scalar_subquery())
     front = func.ST_Union(away, func.coalesce(joins, func.ST_GeomFromText("LINESTRING EMPTY", 4326)))
