@@ -139,6 +139,15 @@ class Depth(Answer):
     rows: list[DepthRow]
 
 
+class Span(Answer):
+    """An answer about two days: `from` (a Python keyword, hence the alias) and `to`."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: date = Field(alias="from")
+    to: date
+
+
 class SettlementRow(SeriesColumns):
     """A place whose holder changed between the two days, by one series."""
 
@@ -152,13 +161,9 @@ class SettlementRow(SeriesColumns):
     by_default: bool | None
 
 
-class Settlements(Answer):
+class Settlements(Span):
     """GET /stats/settlements."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    from_: date = Field(alias="from")
-    to: date
     case: Any
     places: Any
     rows: list[SettlementRow]
@@ -188,13 +193,9 @@ class Disagreement(Answer):
     only_b_km2: float
 
 
-class Advance(Answer):
+class Advance(Span):
     """GET /stats/advance: how far and how fast a series' front moved between its two observations."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    from_: date = Field(alias="from")
-    to: date
     series: str
     title: str
     side: str | None
