@@ -193,6 +193,37 @@ class Disagreement(Answer):
     only_b_km2: float
 
 
+class AgreeingSeries(SeriesColumns):
+    """One of the series counted: the observation it was taken from, and its area (cut as asked)."""
+
+    observed_on: date
+    area_km2: float
+
+
+class AgreementLevel(Answer):
+    """Ground on which the series vote alike: the votes per side, its kind, and its km²."""
+
+    agreement: str = Field(description="consensus, disputed, partial or undetermined",
+                           json_schema_extra={"enum": ["consensus", "disputed", "partial", "undetermined"]})
+    side: str | None = Field(description="The one side given the ground (None when disputed or undetermined).")
+    votes: dict[str, int] = Field(description="Series per side, `unknown` (drawn for no side) and `silent`.",
+                                  examples=[{"UA": 2, "RU": 1, "silent": 0}])
+    km2: float
+
+
+class Agreement(Answer):
+    """GET /stats/agreement: km² per level of agreement among the chosen series."""
+
+    date: date
+    region: Any
+    case: Any
+    known_at: str | None
+    unit: str
+    series: list[AgreeingSeries]
+    totals_km2: dict[str, float]
+    levels: list[AgreementLevel]
+
+
 class Advance(Span):
     """GET /stats/advance: how far and how fast a series' front moved between its two observations."""
 

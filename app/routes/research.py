@@ -11,8 +11,9 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Advance, Area, AreaSeries, Depth, Disagreement, Settlements, answer
+from app.answers import Advance, Agreement, Area, AreaSeries, Depth, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
+from app.db import agreement as agree
 from app.db import asof, disagree, reference, towns
 from app.db import frontline as front
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
@@ -236,6 +237,46 @@ def disagreement(
                  + orjson.dumps({"kind": kind, "km2": figures[f"{kind}_km2"]}) + b"}"
                  for kind, geometry in found["geojson"].items() if geometry and figures[f"{kind}_km2"] > 0]
         return Cached(feature_collection(parts, {**asked, **figures}), GEOJSON)
+
+    return cached_response(request, build)
+
+
+MAX_AGREEING = 12
+
+
+@router.get("/stats/agreement", summary="How many of the chosen series give each piece of ground to each side",
+            name="agreement", responses={200: {"model": Agreement, "content": {GEOJSON: {}}}})
+def agreement(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
+              fmt: Annotated[str, output_format("json", "geojson")]) -> Response:
+    """The chosen `series` (2 to 12, each as of its latest observation on or before the day, cut to `region` or
+    `case`) cut the ground into pieces; per level of agreement (the votes per side, `unknown` for a series that
+    draws the ground for no side, `silent` for those that do not draw it): its geodesic km² and its kind,
+    `consensus` (every series gives it to the same side), `disputed` (some to one side, some to another),
+    `partial` (one side, the others silent or unknown) or `undetermined`. `f=geojson`: the levels as features."""
+    check_known_parameters(request, {"date", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
+    keys = filters.series or []
+    if not 2 <= len(keys) <= MAX_AGREEING or len(set(keys)) != len(keys):
+        raise InvalidParameter(f"series: name 2 to {MAX_AGREEING} different series, comma-separated (see /series)",
+                               parameter="series")
+
+    def build(conn: Connection) -> Cached:
+        found = agree.agreement(conn, day, filters, clip)
+        missing = sorted(set(keys) - {s["series"] for s in found["series"]})
+        if missing:
+            raise NotFound(f"no observation on or before {day} of {', '.join(missing)}: leave them out or ask a "
+                           "later day")
+        totals = {kind: round(sum(v["km2"] for v in found["levels"] if v["agreement"] == kind), 3)
+                  for kind in agree.LEVELS}
+        asked = {"date": day.isoformat(), "region": region, "case": case,
+                 "known_at": filters.known_at.isoformat() if filters.known_at else None, "unit": "km2",
+                 "series": found["series"], "totals_km2": totals}
+        levels = [{k: v for k, v in level.items() if k != "geojson"} for level in found["levels"]]
+        if fmt == "json":
+            return json_body({**asked, "levels": levels})
+        parts = [b'{"type":"Feature","geometry":' + level["geojson"].encode() + b',"properties":'
+                 + orjson.dumps(properties) + b"}" for level, properties in zip(found["levels"], levels, strict=True)]
+        return Cached(feature_collection(parts, asked), GEOJSON)
 
     return cached_response(request, build)
 
