@@ -224,6 +224,20 @@ class Agreement(Answer):
     levels: list[AgreementLevel]
 
 
+class AxisAdvance(Answer):
+    """How far a series' ground reaches along an axis on the two days, and how far that moved."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: list[float] = Field(alias="from", description="The axis' first point, lon and lat.")
+    to: list[float]
+    length_km: float
+    reach_km: list[float | None] = Field(description="The farthest point of the axis inside the ground, km "
+                                                     "from its first point, on each of the two observation days.")
+    moved_km: float | None
+    km_per_day: float | None
+
+
 class Advance(Span):
     """GET /stats/advance: how far and how fast a series' front moved between its two observations."""
 
@@ -240,6 +254,7 @@ class Advance(Span):
     mean_front_km: float
     km_per_day: float | None = Field(description="Net area ÷ mean front length ÷ days; negative when lost.")
     m_per_day: float | None
+    axis: AxisAdvance | None = Field(None, description="With `axis=`: the reach along it and how it moved.")
 
 
 class PlaceControlRow(SeriesColumns):

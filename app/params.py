@@ -141,3 +141,23 @@ def parse_instant(value: str, parameter: str) -> datetime:
     except ValueError:
         raise InvalidParameter(f"{parameter}: '{value}' is not an RFC 3339 date-time", parameter=parameter) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+AXIS = {"pattern": r"^-?[0-9.]+,-?[0-9.]+;-?[0-9.]+,-?[0-9.]+$", "examples": ["35.53,51.19;36.19,51.73"]}
+
+
+def parse_axis(value: str, parameter: str = "axis") -> tuple[tuple[float, float], tuple[float, float]]:
+    """``lon,lat;lon,lat`` (WGS84 degrees): an axis from its first point to its second."""
+    try:
+        ends = [tuple(float(n) for n in point.split(",")) for point in value.split(";")]
+    except ValueError:
+        ends = []
+    if len(ends) != 2 or any(len(p) != 2 or not all(math.isfinite(n) for n in p) for p in ends):
+        raise InvalidParameter(f"{parameter}: '{value}' is not lon,lat;lon,lat", parameter=parameter)
+    (lon1, lat1), (lon2, lat2) = ends
+    if not all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in ends):
+        raise InvalidParameter(f"{parameter}: longitudes are within ±180 and latitudes within ±90",
+                               parameter=parameter)
+    if (lon1, lat1) == (lon2, lat2):
+        raise InvalidParameter(f"{parameter}: the two ends are the same point", parameter=parameter)
+    return (lon1, lat1), (lon2, lat2)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from pyproj import Geod
+from shapely.geometry import LineString
 from sqlalchemy import Connection, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import array
 
@@ -19,6 +21,8 @@ from app.db.asof import Filters, changes, merged_latest, series_columns
 from app.db.features import km
 from app.db.models import lines, sources
 
+Axis = tuple[tuple[float, float], tuple[float, float]]  # (lon, lat) of its start and of its end
+GEOD = Geod(ellps="WGS84")
 BORDER_TOLERANCE_M = 500.0  # a held edge this close to the border is the border (the sources draw it apart)
 BORDER_KIND = "international_border"
 
@@ -65,8 +69,34 @@ def front_line(conn: Connection, day: date, series_key: str, case_ground: str | 
     return {str(k): v for k, v in row._mapping.items()} if row else None
 
 
+def reach_along(conn: Connection, day: date, series_key: str, axis: Axis, case_ground: str | None,
+                known_at: datetime | None) -> float | None:
+    """How far along ``axis`` (from its first point, geodesic km) the series' ground reaches on ``day``: the
+    farthest point of the axis inside it; None when the axis does not cross it."""
+    held = merged_latest(day, Filters(series=[series_key], known_at=known_at), case_ground, "held")
+    line = func.ST_GeomFromText(LineString(axis).wkt, 4326)
+    inside = func.ST_DumpPoints(func.ST_Intersection(held.c.geom, line)).table_valued("path", "geom") \
+        .render_derived("inside").lateral()
+    reach = func.max(func.ST_Distance(func.Geography(func.ST_StartPoint(line)), func.Geography(inside.c.geom)))
+    found = conn.execute(select(reach / 1000).select_from(held.join(inside, true()))).scalar()
+    return None if found is None else float(found)
+
+
+def along_axis(conn: Connection, first: dict[str, Any], last: dict[str, Any], series_key: str, axis: Axis,
+               case_ground: str | None, known_at: datetime | None) -> dict[str, Any]:
+    """The reach along the axis on the two observation days, how far it moved, and how fast."""
+    reach = [reach_along(conn, f["observed_on"], series_key, axis, case_ground, known_at) for f in (first, last)]
+    days = (last["observed_on"] - first["observed_on"]).days
+    moved = None if None in reach else reach[1] - reach[0]  # type: ignore[operator]
+    return {"from": list(axis[0]), "to": list(axis[1]),
+            "length_km": round(GEOD.inv(*axis[0], *axis[1])[2] / 1000, 3),
+            "reach_km": [None if r is None else round(r, 3) for r in reach],
+            "moved_km": None if moved is None else round(moved, 3),
+            "km_per_day": None if moved is None or days <= 0 else round(moved / days, 4)}
+
+
 def advance(conn: Connection, start: date, end: date, series_key: str, case_ground: str | None,
-            known_at: datetime | None) -> dict[str, Any] | None:
+            known_at: datetime | None, axis: Axis | None = None) -> dict[str, Any] | None:
     """How fast a series' front moved between two days: the ground its side gained and lost (geodesic km²),
     the mean length of its front line on the two observation days, and the mean advance, net area ÷ mean front
     length ÷ days between the observations (negative when the side lost ground). None when the series has no
@@ -87,4 +117,5 @@ def advance(conn: Connection, start: date, end: date, series_key: str, case_grou
         "front_km": [float(first["length_km"]), float(last["length_km"])], "mean_front_km": round(mean_front, 3),
         "km_per_day": None if per_day is None else round(per_day, 4),
         "m_per_day": None if per_day is None else round(per_day * 1000, 1),
+        **({"axis": along_axis(conn, first, last, series_key, axis, case_ground, known_at)} if axis else {}),
     }

@@ -19,7 +19,7 @@ from app.db import frontline as front
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter, NotFound
 from app.formats import GEOJSON, TableFormat, feature_collection, json_body, output_format, table
-from app.params import INSTANT, check_known_parameters, parse_instant
+from app.params import AXIS, INSTANT, check_known_parameters, parse_axis, parse_instant
 from app.services import settlements
 
 router = APIRouter(tags=["research"], dependencies=[HEAVY])  # every answer here is heavy
@@ -319,18 +319,24 @@ def advance(
     request: Request, days: FromToDep, case: CaseDep, series: SeriesId,
     known_at: Annotated[str | None, Query(description=(
         "Transaction time (RFC 3339): as recorded then."), json_schema_extra=INSTANT)] = None,
+    axis: Annotated[str | None, Query(description=(
+        "lon,lat;lon,lat: also how far the series' ground reaches along this line from its first point on the "
+        "two days (the farthest point of the line inside it), and how far and fast that moved. E.g. Sudzha "
+        "towards Kursk."), json_schema_extra=AXIS)] = None,
 ) -> Response:
     """Ground gained and lost by the series' side between its observations on or before `from` and `to`
     (geodesic km², cut to `case`), its front line's mean length (as /frontline), and the mean advance: net area
     ÷ mean front length ÷ days between the two observations, as `km_per_day` and `m_per_day` (negative when
-    the side lost ground)."""
-    check_known_parameters(request, {"from", "to", "series", "case", "known_at"})
+    the side lost ground). With `axis`, also the reach along it (geodesic km) on the two observation days,
+    `moved_km` and `km_per_day`; a null reach when the ground does not cross the axis."""
+    check_known_parameters(request, {"from", "to", "series", "case", "known_at", "axis"})
     at = parse_instant(known_at, "known_at") if known_at else None
+    line = parse_axis(axis) if axis else None
 
     def build(conn: Connection) -> Cached:
         if series not in reference.series_keys(conn):
             raise InvalidParameter(f"series: no series '{series}' (see /series)", parameter="series")
-        found = front.advance(conn, days.first, days.last, series, case, at)
+        found = front.advance(conn, days.first, days.last, series, case, at, line)
         if found is None:
             raise NotFound(f"series '{series}' has no observation on or before {days.first}")
         return json_body({"from": days.first.isoformat(), "to": days.last.isoformat(), "case": case,

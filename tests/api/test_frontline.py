@@ -83,3 +83,26 @@ def test_a_front_moved_10_km_in_10_days_advances_1_km_a_day(client: TestClient, 
     assert body["m_per_day"] == pytest.approx(1000 * body["km_per_day"], abs=0.1)
     back = client.get("/stats/advance", params={"from": "2024-09-11", "to": "2024-09-21", "series": SERIES}).json()
     assert back["days"] == 0 and back["km_per_day"] is None  # no newer observation: no speed to give
+
+
+def test_the_reach_along_an_axis_moved_10_km(client: TestClient, seeded: Connection) -> None:
+    """An axis from inside the held box due north: its reach grows by the 10 km the north edge moved."""
+    north = 50.1 + 10 / 111.25
+    for day, top in (("2024-09-01", 50.1), ("2024-09-11", north)):
+        box = Polygon([(40.1, 50.0), (40.4, 50.0), (40.4, top), (40.1, top)])
+        add_control_area(seeded, f"{SERIES}/{day}", layer="test-front", day=day, geometry=box)
+    params = {"from": "2024-09-01", "to": "2024-09-11", "series": SERIES, "axis": "40.25,50.05;40.25,50.5"}
+    axis = client.get("/stats/advance", params=params).json()["axis"]
+    assert axis["reach_km"][0] == pytest.approx(GEOD.inv(40.25, 50.05, 40.25, 50.1)[2] / 1000, rel=1e-3)
+    assert axis["moved_km"] == pytest.approx(10, rel=0.02)
+    assert axis["km_per_day"] == pytest.approx(1.0, rel=0.02)
+    assert axis["length_km"] == pytest.approx(GEOD.inv(40.25, 50.05, 40.25, 50.5)[2] / 1000, abs=1e-3)
+    away = client.get("/stats/advance", params={**params, "axis": "41,51;41.5,51"}).json()["axis"]
+    assert away["reach_km"] == [None, None] and away["moved_km"] is None  # the axis misses the ground
+
+
+@pytest.mark.parametrize("axis", ["40,50", "40,50;40,50", "a,b;c,d", "40,50;200,50", "40,50;41,51;42,52"])
+def test_a_bad_axis_is_a_400(client: TestClient, axis: str) -> None:
+    response = client.get("/stats/advance", params={"from": "2024-09-01", "to": "2024-09-11", "series": SERIES,
+                                                    "axis": axis})
+    assert response.status_code == 400 and response.json()["parameter"] == "axis", response.text
