@@ -139,6 +139,25 @@ class Depth(Answer):
     rows: list[DepthRow]
 
 
+class DepthDayRow(DepthRow):
+    """One series' depth on one step day."""
+
+    day: date
+
+
+class DepthSeries(Answer):
+    """GET /stats/depth/series."""
+
+    start: date
+    end: date
+    step: str
+    line: str
+    region: Any
+    case: Any
+    unit: str
+    rows: list[DepthDayRow]
+
+
 class Span(Answer):
     """An answer about two days: `from` (a Python keyword, hence the alias) and `to`."""
 

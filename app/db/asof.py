@@ -32,17 +32,15 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    literal_column,
     or_,
     select,
     text,
     true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
 
 from app.db.features import display_geojson, example_sources, feature_json, km
-from app.db.models import EXAMPLE, areas, figures, lines, regions, series, sides, sources
+from app.db.models import EXAMPLE, areas, figures, regions, series, sides, sources
 from app.db.observed import WHOLE, band_for, observations, observed_series, shapes
 from app.db.rhythm import STALE_MIN_DAYS, same_series, series_stats, stale
 
@@ -371,47 +369,3 @@ def changes(conn: Connection, before_day: date, after_day: date, filters: Filter
 
 # -- depth from a line -------------------------------------------------------------------------------------
 
-DEPTH_CANDIDATES = 25  # points per series measured on the ellipsoid, of those farthest on the scaled plane
-
-
-def depth(conn: Connection, day: date, filters: Filters, line: str, region: str | None,
-          segment_m: float = 1000.0) -> list[dict[str, Any]]:
-    """Per series: the greatest geodesic distance (km) of its area from a line, and where that point is.
-
-    Measured at the vertices of the area's outline after segmentizing it every ``segment_m`` metres along the
-    ellipsoid, so long straight edges do not hide a far point. Ranking thousands of vertices by geodesic
-    distance cost up to half a second, so they are ranked on the plane with longitudes scaled by the cosine of
-    the line's latitude (within about 1 % of the geodesic distance over a region), and only the farthest
-    ``DEPTH_CANDIDATES`` of each series are measured on the ellipsoid.
-    """
-    unioned = merged_latest(day, filters, region, "unioned")
-    geom = select(lines.c.geom).where(lines.c.key == line, lines.c.superseded_at.is_(None)).scalar_subquery()
-    scale = func.cos(func.radians(func.ST_Y(func.ST_Centroid(geom))))
-    border = (select(func.Geography(geom).label("exact"), func.ST_Scale(geom, scale, 1.0).label("plane"),
-                     scale.label("scale")).cte("border").prefix_with("MATERIALIZED"))
-    points = select(literal_column("(dp).geom").label("geom")).select_from(
-        func.ST_DumpPoints(func.geometry(func.ST_Segmentize(func.Geography(unioned.c.geom), segment_m)))
-        .alias("dp")).lateral("points")
-    group = [unioned.c[c] for c in GROUP]
-    plane = func.ST_Distance(func.ST_Scale(points.c.geom, border.c.scale, 1.0), border.c.plane)
-    ranked = (select(*group, unioned.c.observed_on, points.c.geom,
-                     func.row_number().over(partition_by=group, order_by=plane.desc()).label("rank"))
-              .select_from(unioned.join(points, true()).join(border, true()))
-              .where(func.ST_IsEmpty(unioned.c.geom).is_(False)).subquery("ranked"))
-    distance = func.ST_Distance(func.Geography(ranked.c.geom), border.c.exact)
-    near = [ranked.c[c] for c in GROUP]
-    stmt = (select(*series_columns(ranked.c.side_code, ranked.c.status, ranked.c.layer),
-                   sources.c.slug.label("source"), ranked.c.side_code.label("side"),
-                   ranked.c.status.label("status"), ranked.c.layer.label("layer"),
-                   ranked.c.observed_on.label("observed_on"), (distance / 1000).label("depth_km"),
-                   func.ST_X(ranked.c.geom).label("lon"), func.ST_Y(ranked.c.geom).label("lat"))
-            .select_from(ranked.join(border, true()).join(sources, sources.c.id == ranked.c.source_id))
-            .where(ranked.c.rank <= DEPTH_CANDIDATES)
-            .ext(distinct_on(*near)).order_by(*near, distance.desc()))
-    return [dict(r._mapping) for r in conn.execute(stmt)]
-
-
-def line_exists(conn: Connection, key: str) -> bool:
-    """Whether a current line has this key."""
-    return conn.execute(select(lines.c.id).where(lines.c.key == key, lines.c.superseded_at.is_(None))
-                        ).first() is not None

@@ -5,16 +5,17 @@ Settlements (`/places/{id}/control`, `/history`) are in ``app.routes.places``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Advance, Agreement, Area, AreaSeries, Depth, Disagreement, Settlements, answer
+from app.answers import Advance, Agreement, Area, AreaSeries, Depth, DepthSeries, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import agreement as agree
-from app.db import asof, disagree, reference, towns
+from app.db import asof, depth, disagree, reference, towns
 from app.db import frontline as front
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter, NotFound
@@ -25,6 +26,7 @@ from app.services import settlements
 router = APIRouter(tags=["research"], dependencies=[HEAVY])  # every answer here is heavy
 
 MAX_SERIES_STEPS = 5000
+DEPTH_COLUMNS = ("series", "title", "source", "side", "status", "layer", "observed_on", "depth_km", "lon", "lat")
 AREA_COLUMNS = ("day", "series", "title", "source", "side", "status", "layer", "observed_on", "age_days", "stale",
                 "area_km2")
 
@@ -83,12 +85,7 @@ def area_series(
     check_known_parameters(request, {"start", "end", "step", "region", "case", "f"} | FILTER_PARAMETERS)
     clip = clip_of(region, case)
     first, last = days.first, days.last
-    if step not in asof.STEPS:
-        raise InvalidParameter(f"step: '{step}' is not one of {', '.join(asof.STEPS)}", parameter="step")
-    per_step = {"day": 1, "week": 7, "month": 28}[step]
-    if (last - first).days // per_step > MAX_SERIES_STEPS:
-        raise InvalidParameter(f"the series would have more than {MAX_SERIES_STEPS} steps: use a larger step",
-                               parameter="step")
+    _check_steps(first, last, step)
 
     def build(conn: Connection) -> Cached:
         rows = asof.area_series(conn, first, last, step, filters, clip)
@@ -144,8 +141,9 @@ def _change_collection(rows: list[dict[str, Any]], totals: list[dict[str, Any]],
     return feature_collection(parts, envelope)
 
 
-@router.get("/stats/depth", summary="How far a side's area reaches from a line", responses=answer(Depth))
-def depth(
+@router.get("/stats/depth", summary="How far a side's area reaches from a line", name="depth",
+            responses=answer(Depth))
+def depth_on(
     request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, case: CaseDep,
     fmt: TableFormat,
     line: Annotated[str, Query(description="Key of the line to measure from.")] = "kursk-sumy-border",
@@ -160,14 +158,53 @@ def depth(
         raise InvalidParameter("side: required, e.g. side=UA", parameter="side")
 
     def build(conn: Connection) -> Cached:
-        if not asof.line_exists(conn, line):
-            raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
-        rows = asof.depth(conn, day, filters, line, clip)
-        return table(rows, ("series", "title", "source", "side", "status", "layer", "observed_on", "depth_km", "lon",
-                            "lat"), fmt,
+        _check_line(conn, line)
+        rows = depth.depth(conn, day, filters, line, clip)
+        return table(rows, DEPTH_COLUMNS, fmt,
                      {"date": day.isoformat(), "line": line, "region": region, "case": case, "unit": "km"})
 
     return cached_response(request, build)
+
+
+@router.get("/stats/depth/series", summary="How far a side's area reached from a line, over time",
+            responses=answer(DepthSeries))
+def depth_series(
+    request: Request, filters: FiltersDep, region: RegionDep, case: CaseDep, days: StartEndDep, fmt: TableFormat,
+    line: Annotated[str, Query(description="Key of the line to measure from.")] = "kursk-sumy-border",
+    step: Annotated[str, Query(description="day, week or month.", json_schema_extra={"enum": ["day", "week", "month"]})]
+    = "day",
+) -> Response:
+    """Per step day from `start` to `end`: the rows of /stats/depth on that day (`side` required), with `day`.
+    Each row names the observation it was measured on (`observed_on`)."""
+    check_known_parameters(request, {"start", "end", "step", "line", "region", "case", "f"} | FILTER_PARAMETERS)
+    clip = clip_of(region, case)
+    _check_steps(days.first, days.last, step)
+    if not filters.side:
+        raise InvalidParameter("side: required, e.g. side=UA", parameter="side")
+
+    def build(conn: Connection) -> Cached:
+        _check_line(conn, line)
+        rows = depth.depth_series(conn, days.first, days.last, step, filters, line, clip)
+        return table(rows, ("day", *DEPTH_COLUMNS), fmt,
+                     {"start": days.first.isoformat(), "end": days.last.isoformat(), "step": step, "line": line,
+                      "region": region, "case": case, "unit": "km"})
+
+    return cached_response(request, build)
+
+
+def _check_line(conn: Connection, line: str) -> None:
+    if not depth.line_exists(conn, line):
+        raise InvalidParameter(f"line: no line '{line}' (try /collections/lines/items)", parameter="line")
+
+
+def _check_steps(first: date, last: date, step: str) -> None:
+    """A step the series knows, and not more than MAX_SERIES_STEPS of them."""
+    if step not in asof.STEPS:
+        raise InvalidParameter(f"step: '{step}' is not one of {', '.join(asof.STEPS)}", parameter="step")
+    per_step = {"day": 1, "week": 7, "month": 28}[step]
+    if (last - first).days // per_step > MAX_SERIES_STEPS:
+        raise InvalidParameter(f"the series would have more than {MAX_SERIES_STEPS} steps: use a larger step",
+                               parameter="step")
 
 
 SETTLEMENT_COLUMNS = ("place", "name", "series", "title", "from_holder", "from_observed_on", "to_holder",

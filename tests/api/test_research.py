@@ -578,3 +578,27 @@ def test_settlements_name_a_town_lost_and_leave_out_the_examples(seeded: Connect
 ])
 def test_bad_settlement_requests_are_400_problems(client: TestClient, query: str, parameter: str) -> None:
     problem(client.get(f"/stats/settlements?{query}"), 400, parameter)
+
+
+def test_depth_over_time_is_the_depth_of_each_day(seeded: Connection, client: TestClient) -> None:
+    """/stats/depth/series: per step day, the same rows as /stats/depth on that day; measured on observation
+    days and carried between them (and with max_age, on every day: the answer then depends on the day)."""
+    for day, top in (("2024-09-01", 51.25), ("2024-09-05", 51.35)):
+        box = Polygon([(35.2, 51.17), (35.35, 51.17), (35.35, top), (35.2, top)])
+        add_control_area(seeded, f"isw/UA/assessed/test-depth/{day}", layer="test-depth", day=day, geometry=box)
+    key = "isw/UA/assessed/test-depth"
+    for extra in ("", "&max_age=2"):
+        series = rows(client, f"/stats/depth/series?start=2024-08-31&end=2024-09-08&series={key}&side=UA{extra}")
+        days = [r["day"] for r in series]
+        expected = [f"2024-09-{d:02d}" for d in range(1, 9) if not extra or d in (1, 2, 3, 5, 6, 7)]
+        assert days == expected
+        for row in series:
+            [single] = rows(client, f"/stats/depth?date={row['day']}&series={key}&side=UA{extra}")
+            assert {k: v for k, v in row.items() if k != "day"} == single
+    weekly = rows(client, f"/stats/depth/series?start=2024-09-01&end=2024-09-15&step=week&series={key}&side=UA")
+    assert [(r["day"], r["observed_on"]) for r in weekly] == [("2024-09-01", "2024-09-01"),
+                                                               ("2024-09-08", "2024-09-05"),
+                                                               ("2024-09-15", "2024-09-05")]
+    assert weekly[1]["depth_km"] > weekly[0]["depth_km"] + 5  # the box grew 11 km north; the border runs NE
+    missing = client.get(f"/stats/depth/series?start=2024-09-01&end=2024-09-15&series={key}")
+    assert missing.status_code == 400 and missing.json()["parameter"] == "side"
