@@ -7,7 +7,7 @@ the hash), so a link is a permalink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +29,7 @@ from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
 from app.formats import HTML
-from app.params import DAY, check_known_parameters, parse_day
+from app.params import DAY, check_known_parameters, parse_day, parse_list
 from app.services import maps, settlements
 from app.settings import Settings
 
@@ -114,11 +114,17 @@ def snapshot(
     tiles: Annotated[bool, Query(description=(
         "Draw the areas from the vector tiles of control-areas (each series' polygons of its observation day, "
         "uncut) instead of embedding them in the page."))] = False,
+    front: Annotated[str | None, Query(description=(
+        "Series id(s), comma-separated, whose front line (/frontline) is shown when the page opens; every "
+        "series with a side has one in the layer control."), examples=["deepstatemap/UA/assessed/kursk-salient"])]
+    = None,
 ) -> Response:
     """Control areas by side and status, one layer per claim series, cut to the case's ground; settlements with
-    who holds them; km² per series inside the case; stale observations drawn as outlines."""
-    check_known_parameters(request, {"date", "tiles"} | MAP_PARAMETERS)
+    who holds them; km² per series inside the case; stale observations drawn as outlines; the front line of each
+    series with a side as a layer to switch on (`front` switches it on when the page opens)."""
+    check_known_parameters(request, {"date", "tiles", "front"} | MAP_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
+    shown = set(parse_list(front) or [])
     clip = case["key"] if case else None
 
     def build(conn: Connection) -> Cached:
@@ -135,11 +141,29 @@ def snapshot(
             return f"{template}?" + urlencode({"series": p["series"], "datetime": p["observed_on"],
                                                **({"source": p["source"]} if p.get("illustrative") else {})})
 
+        unknown = shown - reference.series_keys(conn)
+        if unknown:
+            raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
+        drawn = [f["properties"] for f in features]
         page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, case), day,
-                                  features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None)
+                                  features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None,
+                                  _fronts(request, day, case, drawn, shown))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
+
+
+def _fronts(request: Request, day: date, case: dict[str, Any] | None, drawn: Sequence[Mapping[str, Any]],
+            shown: set[str]) -> list[dict[str, Any]]:
+    """A front-line layer for each series drawn with a side: its /frontline URL on the day, cut to the case."""
+    url = request.url_for("frontline").path
+    fronts = {}
+    for p in drawn:
+        if p.get("side") and p["series"] not in fronts:
+            query = {"date": day.isoformat(), "series": p["series"], **({"case": case["key"]} if case else {})}
+            fronts[p["series"]] = {"series": p["series"], "title": p["series_title"], "side": p["side"],
+                                   "url": f"{url}?{urlencode(query)}", "shown": p["series"] in shown}
+    return list(fronts.values())
 
 
 @router.get("/maps/timeline", dependencies=[HEAVY],

@@ -257,10 +257,21 @@ def _area_tooltip(p: Mapping[str, Any]) -> str:
                    illustrative=p.get("illustrative"))
 
 
+def front_script(m: folium.Map, control: str, fronts: Sequence[Mapping[str, Any]],
+                 sides: Mapping[str, SideStyle]) -> str:
+    """The script that adds a toggleable front-line layer per series (``series``, ``title``, ``side``,
+    ``url`` of its /frontline GeoJSON, ``shown``), in its side's colour."""
+    specs = [{"title": f["title"], "url": f["url"], "shown": f["shown"],
+              "colour": sides[f["side"]].color if f["side"] in sides else GREY} for f in fronts]
+    return f"frontline.frontLines({m.get_name()}, {control}, {script_json(specs)});" if specs else ""
+
+
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
                   area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle],
-                  tile_url: Callable[[Mapping[str, Any]], str] | None = None) -> str:
-    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title.
+                  tile_url: Callable[[Mapping[str, Any]], str] | None = None,
+                  fronts: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title,
+    and a toggleable front line per series with a side (``fronts``, see front_script).
 
     With ``tile_url`` (a series' properties -> its tile URL template) the areas are drawn from vector tiles,
     not embedded in the page.
@@ -276,7 +287,7 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
                    "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))}
                   for p in (f["properties"] for f in features)]
         return _finish(m, panels, lambda control: f"{_init(m)} frontline.tileLayers({m.get_name()}, {control}, "
-                                                   f"{script_json(layers)});")
+                                                   f"{script_json(layers)}); {front_script(m, control, fronts, sides)}")
     by_series: dict[str, list[dict[str, Any]]] = {}
     for feature in features:
         by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
@@ -291,7 +302,7 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
             folium.GeoJson(shape, style_function=lambda _, s=style: s,
                            tooltip=folium.Tooltip(_area_tooltip(p))).add_to(group)
         group.add_to(m)
-    return _finish(m, panels, lambda _: _init(m))
+    return _finish(m, panels, lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}")
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,

@@ -235,5 +235,31 @@ var frontline = (function () {
     });
   }
 
-  return { permalink: permalink, labels: labels, places: places, timeline: timeline, tileLayers: tileLayers };
+  // Front lines (GET /frontline), one overlay per claim series with a side, fetched when first shown.
+  function frontLines(map, control, fronts) {
+    fronts.forEach(function (spec) {
+      var loaded = false;
+      var layer = L.geoJSON(null, {
+        style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round" },
+        onEachFeature: function (f, l) {
+          var label = document.createElement("span");
+          label.textContent = "Front line of " + spec.title + ": " + f.properties.length_km + " km (geodesic), " +
+            "observed " + f.properties.observed_on;
+          l.bindTooltip(label, { sticky: true });
+        }
+      });
+      layer.on("add", function () {
+        if (loaded) { return; }
+        loaded = true;
+        fetch(spec.url).then(function (r) { return r.json(); }).then(function (c) { layer.addData(c); });
+      });
+      control.addOverlay(layer, "Front line: " + spec.title);
+      if (spec.shown) { layer.addTo(map); }
+    });
+  }
+
+  return {
+    permalink: permalink, labels: labels, places: places, timeline: timeline, tileLayers: tileLayers,
+    frontLines: frontLines
+  };
 })();

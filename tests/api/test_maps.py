@@ -335,3 +335,22 @@ def test_map_pages_can_draw_their_areas_from_vector_tiles(client: TestClient) ->
     timeline = client.get("/maps/timeline?source=example&tiles=true").text
     assert '"tileTemplate":"/collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}"' in timeline
     assert "Leaflet.VectorGrid.bundled.min.js" not in client.get("/maps/timeline?source=example").text
+
+
+def test_the_snapshot_offers_each_sided_series_front_line(client: TestClient, seeded: Connection) -> None:
+    """Each series drawn with a side gets a front-line layer whose URL is /frontline on the page's day and case;
+    `front` switches some on; an unknown series there is a 400 naming the parameter."""
+    page = client.get("/maps/snapshot", params={"date": "2024-09-15", "source": "example",
+                                                "front": SYRSKYI_EXAMPLE})
+    assert page.status_code == 200
+    specs = json.loads(re.search(r"frontline\.frontLines\([^,]+, [^,]+, (\[.*?\])\);", page.text).group(1))
+    control = client.get("/control", params={"date": "2024-09-15", "source": "example"}).json()
+    assert sorted(s["title"] for s in specs) == sorted({f["properties"]["series_title"] for f in control["features"]
+                                                       if f["properties"]["side"]})
+    assert [s["title"] for s in specs if s["shown"]] == [EXAMPLE_SERIES[SYRSKYI_EXAMPLE]]
+    for spec in specs:
+        front = client.get(spec["url"])
+        assert front.status_code == 200 and "case=kursk-incursion" in spec["url"]
+        assert front.json()["features"][0]["geometry"]["type"] == "MultiLineString"
+    bad = client.get("/maps/snapshot", params={"date": "2024-09-15", "front": "nobody/UA/claimed/x"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "front"

@@ -79,6 +79,11 @@ def data_days(api: httpx.Client) -> list[str]:
     return sorted({f["properties"]["observed_on"] for f in items["features"]})
 
 
+def fronts(control: dict[str, Any]) -> set[str]:
+    """The front-line overlays a snapshot offers: one per series drawn with a side."""
+    return {f"Front line: {f['properties']['series_title']}" for f in control["features"] if f["properties"]["side"]}
+
+
 def wait_for(page: Page, selector: str, recorder: Recorder) -> None:
     """The selector is attached, or a failure that says what the page reported."""
     try:
@@ -156,7 +161,7 @@ def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: R
     # One layer per claim series, named by its title.
     titles = {f["properties"]["series_title"] for f in control["features"]}
     names = overlay_names(page)
-    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements", *titles])
+    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements", *titles, *fronts(control)])
     expect(page.locator(".leaflet-control-scale")).to_be_visible()
     expect(page.locator("#fl-day")).to_have_text(SNAPSHOT_DAY)
     title = page.locator("#fl-title").inner_text()
@@ -180,12 +185,38 @@ def test_snapshot_from_vector_tiles_draws_the_same_series(page: Page, recorder: 
     assert tiles and all("series=" in url and "datetime=" in url for url in tiles)
     assert {httpx.get(url).status_code for url in tiles[:8]} <= {200, 204}
     assert page.locator(".leaflet-tile path").count() > 0
-    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles])
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles,
+                                                  *fronts(control)])
     # The tile pane is drawn above the overlays (the regions' fills would hide it otherwise).
     assert int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-frontline-tiles-pane')).zIndex")) \
         > int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex"))
     assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()
     screenshot(page, "map-snapshot-tiles.png")
+
+
+def test_a_front_line_is_a_layer_to_switch_on(page: Page, recorder: Recorder, live_server: LiveServer,
+                                             api: httpx.Client) -> None:
+    """front=SERIES draws that series' /frontline when the page opens; another series' front is fetched and
+    drawn when its layer is switched on, and hidden when switched off."""
+    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}&case=kursk-incursion")
+    sided = sorted({(f["properties"]["series"], f["properties"]["series_title"]) for f in control["features"]
+                    if f["properties"]["side"]})
+    assert len(sided) >= 2
+    first, second_title = sided[0][0], sided[1][1]
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&front={first}")
+    wait_for(page, PATHS, recorder)
+    page.wait_for_load_state("networkidle")
+    before = page.locator(PATHS).count()
+    areas = int(control["numberReturned"])
+    assert before == areas + base_paths(api) + 1, recorder.problems()  # the front: one MultiLineString
+    assert any(f"/frontline?date={SNAPSHOT_DAY}" in url and "case=kursk-incursion" in url for url in recorder.requests)
+    toggle = page.locator(".leaflet-control-layers-overlays label", has_text=f"Front line: {second_title}")
+    toggle.locator("input").check()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(PATHS)).to_have_count(before + 1)
+    toggle.locator("input").uncheck()
+    expect(page.locator(PATHS)).to_have_count(before)
+    assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()
 
 
 def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder, live_server: LiveServer,
