@@ -209,15 +209,17 @@ def _filter_params(request: Request) -> dict[str, str]:
             responses={200: {"content": {"text/html": {}}}})
 def compare(
     request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, simplify: Simplify = None) -> Response:
-    """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after)."""
+    """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after);
+    the settlements that changed hands between the two days (as /stats/settlements), with the day of each."""
     check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS)
     before, after = span.first, span.last
 
     def build(conn: Connection) -> Cached:
         tolerance = _tolerance(request, simplify)
         rows = asof.changes(conn, before, after, filters, case["key"] if case else None, simplify=tolerance)
+        changed, _ = settlements.changed_hands(conn, case["key"] if case else None, filters, before, after)
         page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, case), before,
-                                 after, rows, maplayers.side_styles(conn))
+                                 after, rows, maplayers.side_styles(conn), changed)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

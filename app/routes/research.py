@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from app.answers import Advance, Agreement, Area, AreaSeries, Depth, DepthSeries, Disagreement, Settlements, answer
 from app.cache import HEAVY, Cached, cached_response
 from app.db import agreement as agree
-from app.db import asof, depth, disagree, reference, towns
+from app.db import asof, depth, disagree, reference
 from app.db import frontline as front
 from app.deps import FILTER_PARAMETERS, CaseDep, DayDep, FiltersDep, FromToDep, RegionDep, StartEndDep, clip_of
 from app.errors import InvalidParameter, NotFound
@@ -222,15 +222,9 @@ def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, da
     before, after = days.first, days.last
 
     def build(conn: Connection) -> Cached:
-        found = towns.places_in(conn, case)
-        ids = [p["id"] for p in found]
-        seen = towns.observations(conn, ids, filters, until=after)
-        defaults = towns.default_holders(conn, ids, case)
-        rows = [{"place": p["key"], "name": p["name"], **change} for p in found
-                for change in settlements.changes(seen[p["id"]], before, after, defaults.get(p["id"]))]
-        rows.sort(key=lambda r: (r["changed_on"], r["place"], r["series"]))
+        rows, places = settlements.changed_hands(conn, case, filters, before, after)
         return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
-                                                     "case": case, "places": len(found)})
+                                                     "case": case, "places": places})
 
     return cached_response(request, build)
 

@@ -321,8 +321,9 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
 
 
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
-                 sides: Mapping[str, SideStyle]) -> str:
-    """Areas gained and lost per claim series between two days, with km² in the legend."""
+                 sides: Mapping[str, SideStyle], towns: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Areas gained and lost per claim series between two days, with km² in the title, and the settlements that
+    changed hands (``towns``: rows of /stats/settlements) with the day of each change."""
     m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
     for row in rows:
         colour = _colour(sides.get(row["side"]) if row["side"] else None, row["status"])
@@ -336,7 +337,7 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
                                tooltip=folium.Tooltip(tooltip)).add_to(group)
         group.add_to(m)
     title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
-                    rows=rows, case=base.case)
+                    rows=rows, case=base.case, towns=towns)
     return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m))
 
 

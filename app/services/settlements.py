@@ -7,6 +7,11 @@ from datetime import date
 from itertools import groupby
 from typing import Any
 
+from sqlalchemy import Connection
+
+from app.db import towns
+from app.db.asof import Filters
+
 Observation = dict[str, Any]  # series, title, source, side, status, layer, day, holds
 SERIES = ("series", "title", "source", "side", "status", "layer")
 
@@ -96,6 +101,21 @@ def changes(observations: Iterable[Observation], start: date, end: date, default
                        "to_observed_on": last[0], "changed_on": changed_on,
                        "by_default": first[2] or last[2]})
     return result
+
+
+def changed_hands(conn: Connection, case: str | None, filters: Filters, before: date, after: date
+                  ) -> tuple[list[dict[str, Any]], int]:
+    """Per place (inside ``case``, if given) and series whose holder differs between the two days: the row of
+    ``changes`` with the place's ``place`` key and ``name``, in order of the day of change; and how many places
+    were looked at."""
+    found = towns.places_in(conn, case)
+    ids = [p["id"] for p in found]
+    seen = towns.observations(conn, ids, filters, until=after)
+    defaults = towns.default_holders(conn, ids, case)
+    rows = [{"place": p["key"], "name": p["name"], **change} for p in found
+            for change in changes(seen[p["id"]], before, after, defaults.get(p["id"]))]
+    rows.sort(key=lambda r: (r["changed_on"], r["place"], r["series"]))
+    return rows, len(found)
 
 
 def periods(observations: Iterable[Observation]) -> list[dict[str, Any]]:

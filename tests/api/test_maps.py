@@ -354,3 +354,17 @@ def test_the_snapshot_offers_each_sided_series_front_line(client: TestClient, se
         assert front.json()["features"][0]["geometry"]["type"] == "MultiLineString"
     bad = client.get("/maps/snapshot", params={"date": "2024-09-15", "front": "nobody/UA/claimed/x"})
     assert bad.status_code == 400 and bad.json()["parameter"] == "front"
+
+
+def test_the_compare_map_lists_the_settlements_that_changed_hands(client: TestClient, seeded: Connection) -> None:
+    """The compare page lists the rows of /stats/settlements for its days and case, with the day of each change."""
+    params = {"from": "2024-08-01", "to": "2024-11-20", "source": "example"}
+    changed = rows(client, "/stats/settlements?" + "&".join(f"{k}={v}" for k, v in {**params, "case": CASE}.items()))
+    assert changed, "the seed's examples should move some settlement between these days"
+    page = client.get("/maps/compare", params=params)
+    assert page.status_code == 200
+    assert f"Settlements that changed hands ({len(changed)})" in page.text
+    listed = re.findall(r"<tr data-place='([^']+)'>\s*<td>([^<]*)</td><td title='([^']+)'>[^<]*</td>\s*"
+                        r"<td>([^<]*)</td><td>([^<]*)</td>\s*<td[^>]*>([^<]*)</td>", page.text)
+    assert listed == [(r["place"], esc(r["name"]), r["series"], r["from_holder"] or "—", r["to_holder"] or "—",
+                       r["changed_on"]) for r in changed]
