@@ -18,6 +18,7 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"
 HTML = "text/html; charset=utf-8"
+PNG = "image/png"
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 
 

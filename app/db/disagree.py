@@ -65,7 +65,8 @@ def disagreement(conn: Connection, day: date, a: str, b: str, clip: str | None, 
 def _describe(conn: Connection, series: Any, name: str) -> dict[str, Any]:
     """What one series contributed: its id, title, side, observation day and area (cut as asked)."""
     stmt = (select(*series_columns(series.c.side_code, series.c.status, series.c.layer),
-                   series.c.side_code.label("side"), series.c.status, series.c.observed_on,
+                   sources.c.slug.label("source"), series.c.side_code.label("side"), series.c.status,
+                   series.c.observed_on,
                    km(series.c.area_km2).label("area_km2"))
             .select_from(series.join(sources, sources.c.id == series.c.source_id)))
     found = {str(k): v for k, v in conn.execute(stmt).one()._mapping.items()}

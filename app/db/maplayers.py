@@ -6,11 +6,12 @@ PostGIS; every area and length a map prints is measured on the full geometry els
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, literal, select
 
 from app.db.asof import Filters
 from app.db.cases import case_geom
@@ -42,6 +43,22 @@ def source_list(conn: Connection) -> list[dict[str, Any]]:
     """Every source: slug, name, kind, affiliation, url."""
     stmt = select(sources.c.slug, sources.c.name, sources.c.kind, sources.c.side_code, sources.c.url)
     return [dict(r._mapping) for r in conn.execute(stmt.order_by(sources.c.slug))]
+
+
+def attributions(conn: Connection, slugs: Iterable[str]) -> list[str]:
+    """The attribution of each named source and of the sources of the base layers (current regions, lines and
+    places), each once, the named first."""
+    named = select(sources.c.attribution, sources.c.slug, literal(0).label("rank")).where(
+        sources.c.slug.in_(list(slugs)))
+    base = [select(sources.c.attribution, sources.c.slug, literal(1)).where(
+        sources.c.id.in_(select(t.c.source_id).where(t.c.superseded_at.is_(None)))) for t in (regions, lines, places)]
+    every = named.union(*base).subquery("every")
+    found: list[str] = []
+    for row in conn.execute(select(every).order_by(every.c.rank, every.c.slug)):
+        text_ = row.attribution or row.slug
+        if text_ not in found:
+            found.append(text_)
+    return found
 
 
 def region_features(conn: Connection, tolerance: float) -> list[dict[str, Any]]:

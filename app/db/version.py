@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, select, text, union_all
 
 CHANNEL = "frontline_data_version"  # NOTIFY channel of every committed write
 _QUERY = "SELECT last_value FROM data_version"
@@ -37,3 +39,17 @@ def lsn_number(lsn: str) -> int:
     """A PostgreSQL LSN ('16/B374D848') as a number, to compare."""
     high, _, low = lsn.partition("/")
     return (int(high, 16) << 32) + int(low, 16)
+
+
+def latest_write(conn: Connection) -> datetime | None:
+    """The transaction time of the latest change to any versioned table (a version recorded or superseded).
+
+    ``known_at`` at this instant pins the data as it is now: a later correction is recorded after it, and the
+    versions it supersedes were current then. None on an empty database."""
+    from app.db.models import areas, events, figures, lines, places, regions  # the tables with history
+
+    parts = [select(func.greatest(func.max(t.c.recorded_at), func.max(t.c.superseded_at)).label("t"))
+             for t in (areas, places, lines, regions, events, figures)]
+    every = union_all(*parts).subquery("writes")
+    found: datetime | None = conn.execute(select(func.max(every.c.t))).scalar()
+    return found

@@ -7,8 +7,9 @@ the hash), so a link is a permalink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,15 +23,15 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, disagree, maplayers, reference, towns
+from app.db import asof, disagree, maplayers, reference, towns, version
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
 from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
-from app.formats import HTML
-from app.params import DAY, check_known_parameters, parse_day, parse_list
-from app.services import maps, settlements
+from app.formats import HTML, PNG, output_format
+from app.params import DAY, INSTANT, check_known_parameters, parse_day, parse_instant, parse_list
+from app.services import images, maps, render, settlements
 from app.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -42,6 +43,63 @@ Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
 MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify", "case"}
 VECTORGRID = "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"
 NO_CASE = "none"
+
+
+MAX_PIXELS = 12_000_000  # an image's width × height
+
+
+@dataclass(frozen=True)
+class ImageAsk:
+    """What a map page is asked for: the page itself, or a PNG of it of this size."""
+
+    f: str
+    width: int
+    height: int
+    dpi: int
+
+
+def image_ask(
+    f: Annotated[str, output_format("html", "png")],
+    width: Annotated[int, Query(ge=200, le=6000, description="PNG width, pixels.")] = 1600,
+    height: Annotated[int, Query(ge=200, le=6000, description="PNG height, pixels.")] = 1000,
+    dpi: Annotated[int, Query(ge=50, le=600, description=(
+        "PNG resolution: the size of text and lines (the pixel size is width × height)."))] = 150,
+) -> ImageAsk:
+    """`f=png` and its size; a 400 past MAX_PIXELS."""
+    if width * height > MAX_PIXELS:
+        raise InvalidParameter(f"width × height: at most {MAX_PIXELS:,} pixels ({width} × {height} asked)",
+                               parameter="width")
+    return ImageAsk(f, width, height, dpi)
+
+
+ImageDep = Annotated[ImageAsk, Depends(image_ask)]
+IMAGE_PARAMETERS = {"f", "width", "height", "dpi"}
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}, PNG: {}}}}
+
+
+def footer(request: Request, conn: Connection, sources: Iterable[str]) -> images.Footer:
+    """The attribution and provenance an image carries: the page's known_at (or the latest write: the data as it
+    is now), the data version, and the page's permalink with that known_at."""
+    pinned = request.query_params.get("known_at") or _instant(version.latest_write(conn))
+    return images.Footer(maplayers.attributions(conn, sources), pinned, version.data_version(conn),
+                         permalink(request, pinned, drop=IMAGE_PARAMETERS))
+
+
+def permalink(request: Request, known_at: str | None, drop: Iterable[str] = ()) -> str:
+    """This URL with `known_at` pinned (kept when given), less the ``drop`` parameters."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in {"known_at", *drop}]
+    if known_at:
+        query.append(("known_at", known_at))
+    return str(request.url.replace(query=urlencode(query)))
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:
+    """The scene drawn as asked, as a cacheable PNG body."""
+    return Cached(render.png(scene, ask.width, ask.height, ask.dpi), PNG)
 
 
 def map_case(conn: ConnDep, case: Annotated[str | None, Query(description=(
@@ -78,13 +136,15 @@ def _assets(request: Request) -> maps.Assets:
                        maps_css=url("frontline-static", "maps.css"), vectorgrid_js=url("frontline-static", VECTORGRID))
 
 
-def _tolerance(request: Request, simplify: float | None) -> float:
+def tolerance_of(request: Request, simplify: float | None) -> float:
+    """The display simplification asked (metres), or the setting's, in degrees."""
     settings: Settings = request.app.state.settings
     return maplayers.degrees(settings.map_simplify_m if simplify is None else simplify)
 
 
-def _base(request: Request, conn: Connection, day: date | None, tolerance: float, filters: asof.Filters,
-          case: dict[str, Any] | None) -> maps.BaseMap:
+def base_layers(request: Request, conn: Connection, day: date | None, tolerance: float, filters: asof.Filters,
+                case: dict[str, Any] | None) -> maps.BaseMap:
+    """Regions, lines and the case's places (with who holds each on ``day``, when given), and the case."""
     settings: Settings = request.app.state.settings
     places = maplayers.place_points(conn, case["key"] if case else None)
     key_places = set(case["key_places"]) if case else set()
@@ -105,10 +165,9 @@ def _latest_day(conn: Connection, filters: asof.Filters) -> date:
 
 
 @router.get("/maps/snapshot", dependencies=[HEAVY],
-            summary="Map: control areas on a day", response_class=Response,
-            responses={200: {"content": {"text/html": {}}}})
+            summary="Map: control areas on a day", response_class=Response, responses=PAGE_RESPONSES)
 def snapshot(
-    request: Request, filters: FiltersDep, case: CaseDep, simplify: Simplify = None,
+    request: Request, filters: FiltersDep, case: CaseDep, image: ImageDep, simplify: Simplify = None,
     date_: Annotated[str | None, Query(alias="date", description="The day, YYYY-MM-DD (default: latest data).",
                                        json_schema_extra=DAY)] = None,
     tiles: Annotated[bool, Query(description=(
@@ -121,19 +180,25 @@ def snapshot(
 ) -> Response:
     """Control areas by side and status, one layer per claim series, cut to the case's ground; settlements with
     who holds them; km² per series inside the case; stale observations drawn as outlines; the front line of each
-    series with a side as a layer to switch on (`front` switches it on when the page opens)."""
-    check_known_parameters(request, {"date", "tiles", "front"} | MAP_PARAMETERS)
+    series with a side as a layer to switch on (`front` switches it on when the page opens). `f=png`: the map as
+    an image (title, legend, scale bar, north arrow, attribution, provenance)."""
+    check_known_parameters(request, {"date", "tiles", "front"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
     shown = set(parse_list(front) or [])
     clip = case["key"] if case else None
 
     def build(conn: Connection) -> Cached:
         day = wanted or _latest_day(conn, filters)
-        tolerance = _tolerance(request, simplify)
+        tolerance = tolerance_of(request, simplify)
         metres = request.app.state.settings.map_simplify_m if simplify is None else simplify
         if tiles:  # the page needs each series' properties, not its outline: the coarsest band
             metres = max(DISPLAY_BANDS)
         features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify_m=metres, clip=clip)]
+        if image.f == "png":
+            scene = images.snapshot_scene(base_layers(request, conn, None, tolerance, filters, case), day, features,
+                                          maplayers.side_styles(conn),
+                                          footer(request, conn, {f["properties"]["source"] for f in features}))
+            return png_of(scene, image)
         area_rows = asof.area_series(conn, day, day, "day", filters, clip)
         template = str(request.url_for("tileset", collection_id="control-areas")) + "/{z}/{y}/{x}"
 
@@ -145,7 +210,7 @@ def snapshot(
         if unknown:
             raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
         drawn = [f["properties"] for f in features]
-        page = maps.snapshot_page(_assets(request), _base(request, conn, day, tolerance, filters, case), day,
+        page = maps.snapshot_page(_assets(request), base_layers(request, conn, day, tolerance, filters, case), day,
                                   features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None,
                                   _fronts(request, day, case, drawn, shown))
         return Cached(page.encode(), HTML)
@@ -192,8 +257,8 @@ def timeline(
                   "placeUrl": request.url_for("place-control", place_id="__KEY__").path,
                   "simplify": meters, "intervalMs": interval_ms,
                   "filters": {**_filter_params(request), **({"case": case["key"]} if case else {})}}
-        tolerance = _tolerance(request, simplify)
-        page = maps.timeline_page(_assets(request), _base(request, conn, None, tolerance, filters, case), days,
+        tolerance = tolerance_of(request, simplify)
+        page = maps.timeline_page(_assets(request), base_layers(request, conn, None, tolerance, filters, case), days,
                                   shown, config, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 
@@ -205,20 +270,25 @@ def _filter_params(request: Request) -> dict[str, str]:
 
 
 @router.get("/maps/compare", dependencies=[HEAVY],
-            summary="Map: areas gained and lost between two days", response_class=Response,
-            responses={200: {"content": {"text/html": {}}}})
-def compare(
-    request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, simplify: Simplify = None) -> Response:
+            summary="Map: areas gained and lost between two days", response_class=Response, responses=PAGE_RESPONSES)
+def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, image: ImageDep,
+            simplify: Simplify = None) -> Response:
     """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after);
-    the settlements that changed hands between the two days (as /stats/settlements), with the day of each."""
-    check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS)
+    the settlements that changed hands between the two days (as /stats/settlements), with the day of each.
+    `f=png`: the map as an image."""
+    check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
     before, after = span.first, span.last
 
     def build(conn: Connection) -> Cached:
-        tolerance = _tolerance(request, simplify)
+        tolerance = tolerance_of(request, simplify)
         rows = asof.changes(conn, before, after, filters, case["key"] if case else None, simplify=tolerance)
+        if image.f == "png":
+            base = base_layers(request, conn, None, tolerance, filters, case)
+            scene = images.compare_scene(base, before, after, rows, maplayers.side_styles(conn),
+                                         footer(request, conn, {r["source"] for r in rows}))
+            return png_of(scene, image)
         changed, _ = settlements.changed_hands(conn, case["key"] if case else None, filters, before, after)
-        page = maps.compare_page(_assets(request), _base(request, conn, after, tolerance, filters, case), before,
+        page = maps.compare_page(_assets(request), base_layers(request, conn, after, tolerance, filters, case), before,
                                  after, rows, maplayers.side_styles(conn), changed)
         return Cached(page.encode(), HTML)
 
@@ -227,18 +297,22 @@ def compare(
 
 @router.get("/maps/disagreement", dependencies=[HEAVY], name="disagreement-map",
             summary="Map: where two claim series agree and disagree on a day", response_class=Response,
-            responses={200: {"content": {"text/html": {}}}})
+            responses=PAGE_RESPONSES)
 def disagreement(
-    request: Request, case: CaseDep,
+    request: Request, case: CaseDep, image: ImageDep,
     date_: Annotated[str, Query(alias="date", description="The day, YYYY-MM-DD.", json_schema_extra=DAY)],
     a: Annotated[str, Query(description="A claim series id (see /series).",
                             examples=["deepstatemap/UA/assessed/kursk-salient"])],
     b: Annotated[str, Query(description="Another claim series id.", examples=["isw/RU/assessed/kursk-ru-advances"])],
     simplify: Simplify = None,
+    known_at: Annotated[str | None, Query(description=(
+        "Transaction time (RFC 3339): the two series as recorded then."), json_schema_extra=INSTANT)] = None,
 ) -> Response:
     """The ground series `a` and `b` agree on, oppose, leave undetermined or draw alone (as /stats/disagreement),
-    cut to the case's ground, with the km² and the observation days in the title."""
-    check_known_parameters(request, {"date", "a", "b", "case", "simplify"})
+    cut to the case's ground, with the km² and the observation days in the title. `f=png`: the map as an
+    image."""
+    check_known_parameters(request, {"date", "a", "b", "case", "simplify", "known_at"} | IMAGE_PARAMETERS)
+    at = parse_instant(known_at, "known_at") if known_at else None
     if a == b:
         raise InvalidParameter("b: compare two different series", parameter="b")
     day = parse_day(date_, "date")
@@ -248,13 +322,18 @@ def disagreement(
         for name, key in (("a", a), ("b", b)):
             if key not in known:
                 raise InvalidParameter(f"{name}: no series '{key}' (see /series)", parameter=name)
-        tolerance = _tolerance(request, simplify)
-        found = disagree.disagreement(conn, day, a, b, case["key"] if case else None, None, simplify=tolerance)
+        tolerance = tolerance_of(request, simplify)
+        found = disagree.disagreement(conn, day, a, b, case["key"] if case else None, at, simplify=tolerance)
         if found is None:
             raise NotFound(f"a series has no observation on or before {day}: compare from a later day")
         figures = {f"{kind}_km2": round(value, 3) for kind, value in found["km2"].items()}
-        every = asof.Filters(series=[a, b])
-        page = maps.disagreement_page(_assets(request), _base(request, conn, day, tolerance, every, case), day,
+        every = asof.Filters(series=[a, b], known_at=at)
+        if image.f == "png":
+            scene = images.disagreement_scene(base_layers(request, conn, None, tolerance, every, case), day, found,
+                                              figures, maplayers.side_styles(conn), footer(
+                                                  request, conn, {s["source"] for s in found["series"].values()}))
+            return png_of(scene, image)
+        page = maps.disagreement_page(_assets(request), base_layers(request, conn, day, tolerance, every, case), day,
                                       found, figures, maplayers.side_styles(conn))
         return Cached(page.encode(), HTML)
 

@@ -160,7 +160,7 @@ def _figure(m: Element) -> Figure:
     return figure
 
 
-def _colour(side: SideStyle | None, status: str) -> str:
+def colour_of(side: SideStyle | None, status: str) -> str:
     """The colour of a claim series: its side's, or grey when it is contested, unknown or of no side."""
     return side.color if side and status not in ("contested", "unknown") else GREY
 
@@ -172,7 +172,7 @@ def _painted(colour: str, style: Mapping[str, Any]) -> dict[str, Any]:
 def area_style(side: SideStyle | None, status: str, stale: bool = False) -> dict[str, Any]:
     """Leaflet path style of a control area: colour by side, pattern by status; a stale one as an outline."""
     style = STATUS_STYLE.get(status, STATUS_STYLE["assessed"])
-    return _painted(_colour(side, status), {**style, **STALE_STYLE} if stale else style)
+    return _painted(colour_of(side, status), {**style, **STALE_STYLE} if stale else style)
 
 
 def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
@@ -326,7 +326,7 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
     changed hands (``towns``: rows of /stats/settlements) with the day of each change."""
     m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
     for row in rows:
-        colour = _colour(sides.get(row["side"]) if row["side"] else None, row["status"])
+        colour = colour_of(sides.get(row["side"]) if row["side"] else None, row["status"])
         label = row["title"]
         group = folium.FeatureGroup(name=esc(label))
         for change, change_style in CHANGE_STYLE.items():
@@ -347,16 +347,12 @@ DISAGREEMENT_KINDS = ("agreed", "opposed", "undetermined", "only_a", "only_b")
 OPPOSED = "#7b2d8b"
 
 
-def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
-                      figures: Mapping[str, float], sides: Mapping[str, SideStyle]) -> str:
-    """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
-    toggleable layer each, with the km² in the title."""
-    series = found["series"]
-    m = new_map(assets, base, _page_title(base, f"{series['a']['title']} against {series['b']['title']}"))
-
+def disagreement_styles(series: Mapping[str, Mapping[str, Any]], sides: Mapping[str, SideStyle]
+                        ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """How each kind of ground is drawn and named, given the two series (``a`` and ``b``)."""
     def colour(role: str) -> str:
         side = series[role]["side"]
-        return _colour(sides.get(side) if side else None, series[role]["status"])
+        return colour_of(sides.get(side) if side else None, series[role]["status"])
 
     styles = {"agreed": _painted(colour("a"), {"fillOpacity": 0.5, "weight": 1}),
               "opposed": _painted(OPPOSED, {"fillOpacity": 0.55, "weight": 1}),
@@ -366,6 +362,16 @@ def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[s
     labels = {"agreed": "agreed: both give it to the same side", "opposed": "opposed: they give it to opposite sides",
               "undetermined": "undetermined: one gives it to no side",
               "only_a": f"only A: {series['a']['title']}", "only_b": f"only B: {series['b']['title']}"}
+    return styles, labels
+
+
+def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
+                      figures: Mapping[str, float], sides: Mapping[str, SideStyle]) -> str:
+    """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
+    toggleable layer each, with the km² in the title."""
+    series = found["series"]
+    m = new_map(assets, base, _page_title(base, f"{series['a']['title']} against {series['b']['title']}"))
+    styles, labels = disagreement_styles(series, sides)
     for kind in DISAGREEMENT_KINDS:
         geometry = found["geojson"][kind]
         group = folium.FeatureGroup(name=esc(labels[kind]))
