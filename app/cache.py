@@ -304,7 +304,7 @@ class CacheMiddleware:
             return
         media_type = entry.media_type.encode()
         headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL_BYTES),
-                   *self.security.for_response(media_type),
+                   *self.security.for_response(media_type, scope["query_string"]),
                    *((name.lower().encode(), value.encode()) for name, value in entry.headers)]
         if _matches(_if_none_match(scope), entry.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})

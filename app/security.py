@@ -6,21 +6,24 @@ neither load nor send anything elsewhere.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem
 
+EMBED = re.compile(rb"(^|&)embed=(1|true)(&|$)")
 
-def content_security_policy(tile_url: str | None) -> str:
-    """The policy of our HTML pages."""
+
+def content_security_policy(tile_url: str | None, ancestors: str = "'self'") -> str:
+    """The policy of our HTML pages; ``ancestors`` may frame them."""
     images = "'self' data:"
     if tile_url:
         parts = urlsplit(tile_url.replace("{s}", "a"))
         images += f" {parts.scheme}://{parts.netloc.split('{')[0]}" if parts.netloc else ""
     return ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {images}; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
+            f"img-src {images}; connect-src 'self'; frame-ancestors {ancestors}; base-uri 'self'; form-action 'self'")
 
 
 class SecurityHeaders:
@@ -29,12 +32,15 @@ class SecurityHeaders:
     def __init__(self, tile_url: str | None = None) -> None:
         self.html = [(b"content-security-policy", content_security_policy(tile_url).encode()),
                      (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"SAMEORIGIN")]
+        # A page asked with embed=1 is made for other sites' iframes: any site may frame it. It only shows data.
+        self.embedded = [(b"content-security-policy", content_security_policy(tile_url, "*").encode()),
+                         (b"referrer-policy", b"no-referrer")]
 
-    def for_response(self, content_type: bytes) -> list[tuple[bytes, bytes]]:
-        """Headers to add to a response of this content type."""
+    def for_response(self, content_type: bytes, query: bytes = b"") -> list[tuple[bytes, bytes]]:
+        """Headers to add to a response of this content type, to a request with this query string."""
         headers = [(b"x-content-type-options", b"nosniff")]
         if content_type.startswith(b"text/html"):
-            headers += self.html
+            headers += self.embedded if EMBED.search(query) else self.html
         return headers
 
 
@@ -55,7 +61,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 content_type = next((v for k, v in headers if k == b"content-type"), b"")
-                message["headers"] = headers + self.headers.for_response(content_type)
+                message["headers"] = headers + self.headers.for_response(content_type, scope["query_string"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -31,7 +31,7 @@ from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, Optional
 from app.errors import InvalidParameter, NotFound
 from app.formats import HTML, PNG, output_format
 from app.params import DAY, INSTANT, check_known_parameters, parse_day, parse_instant, parse_list
-from app.services import images, maps, render, settlements
+from app.services import cite, images, maps, render, settlements
 from app.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -77,12 +77,34 @@ IMAGE_PARAMETERS = {"f", "width", "height", "dpi"}
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}, PNG: {}}}}
 
 
-def footer(request: Request, conn: Connection, sources: Iterable[str]) -> images.Footer:
-    """The attribution and provenance an image carries: the page's known_at (or the latest write: the data as it
-    is now), the data version, and the page's permalink with that known_at."""
+EmbedDep = Annotated[bool, Query(description=(
+    "For an iframe: no chrome but the title, the legend and the attribution (the share panel gives the snippet)."))]
+
+
+def pin(request: Request, conn: Connection) -> tuple[str | None, int]:
+    """The page's `known_at`, or the latest write's time (the data as it is now); and the data version."""
     pinned = request.query_params.get("known_at") or _instant(version.latest_write(conn))
-    return images.Footer(maplayers.attributions(conn, sources), pinned, version.data_version(conn),
+    return pinned, version.data_version(conn)
+
+
+def footer(request: Request, conn: Connection, sources: Iterable[str]) -> images.Footer:
+    """The attribution and provenance an image carries: its pin and its permalink with that known_at."""
+    pinned, at_version = pin(request, conn)
+    return images.Footer(maplayers.attributions(conn, sources), pinned, at_version,
                          permalink(request, pinned, drop=IMAGE_PARAMETERS))
+
+
+def share_of(request: Request, conn: Connection, title: str, shown: Iterable[cite.Shown], sources: Iterable[str],
+             embed: bool) -> maps.Share:
+    """The page's share and cite panel: its permalink pinned, what it shows, who to credit."""
+    pinned, at_version = pin(request, conn)
+    citation = cite.Citation(title, permalink(request, pinned, drop={"embed"}), pinned, at_version,
+                             list(shown), maplayers.attributions(conn, sources))
+    return maps.Share(citation, embed, datetime.now(UTC).date())
+
+
+def _titled(case: dict[str, Any] | None, what: str) -> str:
+    return f"Frontline map: {what} ({case['title'] if case else 'every claim, uncut'})"
 
 
 def permalink(request: Request, known_at: str | None, drop: Iterable[str] = ()) -> str:
@@ -177,12 +199,13 @@ def snapshot(
         "Series id(s), comma-separated, whose front line (/frontline) is shown when the page opens; every "
         "series with a side has one in the layer control."), examples=["deepstatemap/UA/assessed/kursk-salient"])]
     = None,
+    embed: EmbedDep = False,
 ) -> Response:
     """Control areas by side and status, one layer per claim series, cut to the case's ground; settlements with
     who holds them; km² per series inside the case; stale observations drawn as outlines; the front line of each
     series with a side as a layer to switch on (`front` switches it on when the page opens). `f=png`: the map as
     an image (title, legend, scale bar, north arrow, attribution, provenance)."""
-    check_known_parameters(request, {"date", "tiles", "front"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
+    check_known_parameters(request, {"date", "tiles", "front", "embed"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
     shown = set(parse_list(front) or [])
     clip = case["key"] if case else None
@@ -210,9 +233,12 @@ def snapshot(
         if unknown:
             raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
         drawn = [f["properties"] for f in features]
+        seen = {p["series"]: cite.Shown(p["series"], p["series_title"], p["observed_on"]) for p in drawn}
+        share = share_of(request, conn, _titled(case, f"control on {day.isoformat()}"), seen.values(),
+                         {p["source"] for p in drawn}, embed)
         page = maps.snapshot_page(_assets(request), base_layers(request, conn, day, tolerance, filters, case), day,
                                   features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None,
-                                  _fronts(request, day, case, drawn, shown))
+                                  _fronts(request, day, case, drawn, shown), share)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -241,9 +267,10 @@ def timeline(
     tiles: Annotated[bool, Query(description=(
         "Draw each day's areas from the vector tiles of control-areas (uncut) instead of /control's GeoJSON."))]
     = False,
+    embed: EmbedDep = False,
 ) -> Response:
     """The claims of each day with data, fetched from /control as the slider or the animation moves."""
-    check_known_parameters(request, {"start", "end", "day", "interval_ms", "tiles"} | MAP_PARAMETERS)
+    check_known_parameters(request, {"start", "end", "day", "interval_ms", "tiles", "embed"} | MAP_PARAMETERS)
     shown = parse_day(day, "day") if day else None
 
     def build(conn: Connection) -> Cached:
@@ -258,8 +285,10 @@ def timeline(
                   "simplify": meters, "intervalMs": interval_ms,
                   "filters": {**_filter_params(request), **({"case": case["key"]} if case else {})}}
         tolerance = tolerance_of(request, simplify)
+        span_title = f"timeline {days[0].isoformat()} to {days[-1].isoformat()}" if days else "timeline"
+        share = share_of(request, conn, _titled(case, span_title), [], [], embed)
         page = maps.timeline_page(_assets(request), base_layers(request, conn, None, tolerance, filters, case), days,
-                                  shown, config, maplayers.side_styles(conn))
+                                  shown, config, maplayers.side_styles(conn), share)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -272,11 +301,11 @@ def _filter_params(request: Request) -> dict[str, str]:
 @router.get("/maps/compare", dependencies=[HEAVY],
             summary="Map: areas gained and lost between two days", response_class=Response, responses=PAGE_RESPONSES)
 def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDep, image: ImageDep,
-            simplify: Simplify = None) -> Response:
+            simplify: Simplify = None, embed: EmbedDep = False) -> Response:
     """Per claim series: what was gained and lost, drawn and totalled in km² (before + gained − lost = after);
     the settlements that changed hands between the two days (as /stats/settlements), with the day of each.
     `f=png`: the map as an image."""
-    check_known_parameters(request, {"from", "to"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
+    check_known_parameters(request, {"from", "to", "embed"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
     before, after = span.first, span.last
 
     def build(conn: Connection) -> Cached:
@@ -288,8 +317,13 @@ def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDe
                                          footer(request, conn, {r["source"] for r in rows}))
             return png_of(scene, image)
         changed, _ = settlements.changed_hands(conn, case["key"] if case else None, filters, before, after)
+        seen = [cite.Shown(r["series"], r["title"], " and ".join(str(d) for d in (r["before_observed_on"],
+                                                                                   r["after_observed_on"]) if d))
+                for r in rows]
+        share = share_of(request, conn, _titled(case, f"changes {before.isoformat()} to {after.isoformat()}"), seen,
+                         {r["source"] for r in rows}, embed)
         page = maps.compare_page(_assets(request), base_layers(request, conn, after, tolerance, filters, case), before,
-                                 after, rows, maplayers.side_styles(conn), changed)
+                                 after, rows, maplayers.side_styles(conn), changed, share)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -307,11 +341,12 @@ def disagreement(
     simplify: Simplify = None,
     known_at: Annotated[str | None, Query(description=(
         "Transaction time (RFC 3339): the two series as recorded then."), json_schema_extra=INSTANT)] = None,
+    embed: EmbedDep = False,
 ) -> Response:
     """The ground series `a` and `b` agree on, oppose, leave undetermined or draw alone (as /stats/disagreement),
     cut to the case's ground, with the km² and the observation days in the title. `f=png`: the map as an
     image."""
-    check_known_parameters(request, {"date", "a", "b", "case", "simplify", "known_at"} | IMAGE_PARAMETERS)
+    check_known_parameters(request, {"date", "a", "b", "case", "simplify", "known_at", "embed"} | IMAGE_PARAMETERS)
     at = parse_instant(known_at, "known_at") if known_at else None
     if a == b:
         raise InvalidParameter("b: compare two different series", parameter="b")
@@ -333,8 +368,12 @@ def disagreement(
                                               figures, maplayers.side_styles(conn), footer(
                                                   request, conn, {s["source"] for s in found["series"].values()}))
             return png_of(scene, image)
+        both = list(found["series"].values())
+        share = share_of(request, conn, _titled(case, f"{both[0]['title']} against {both[1]['title']} on {day}"),
+                         [cite.Shown(x["series"], x["title"], str(x["observed_on"])) for x in both],
+                         {x["source"] for x in both}, embed)
         page = maps.disagreement_page(_assets(request), base_layers(request, conn, day, tolerance, every, case), day,
-                                      found, figures, maplayers.side_styles(conn))
+                                      found, figures, maplayers.side_styles(conn), share)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

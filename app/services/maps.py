@@ -12,6 +12,7 @@ markup is ever handed to a template, one template takes in another with ``includ
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
 from app.db.maplayers import SideStyle
+from app.services import cite
 
 GREY = "#7f7f7f"
 CENTRE = (51.25, 35.6)  # the Kursk–Sumy border near Sudzha: where the first case is
@@ -222,12 +224,41 @@ def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> None:
     m.add_child(MapScript(f"frontline.places({group.get_name()}, {script_json(markers)});"))
 
 
-def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | None = None) -> str:
-    """Add the panels, the layer control and the page's own script (given the layer control's JS name)."""
+@dataclass(frozen=True)
+class Share:
+    """How a page is shared and cited: its citation, whether it is embedded, and the day it was built."""
+
+    citation: cite.Citation
+    embed: bool
+    built: date
+
+
+def share_panel(share: Share) -> str:
+    """The share and cite panel (see map_share.html)."""
+    iframe = (f'<iframe src="{html.escape(_embedded(share.citation.permalink))}" width="800" height="500" '
+              f'style="border:0" title="{html.escape(share.citation.title)}" loading="lazy"></iframe>')
+    return _render("map_share.html", citation=share.citation, iframe=iframe, accessed=share.built.isoformat(),
+                   bibtex=cite.bibtex(share.citation, share.built),
+                   csl=orjson.dumps(cite.csl_json(share.citation, share.built), option=orjson.OPT_INDENT_2).decode())
+
+
+def _embedded(url: str) -> str:
+    return url + ("&" if "?" in url else "?") + "embed=1"
+
+
+def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | None = None,
+            share: Share | None = None) -> str:
+    """Add the panels, the layer control and the page's own script (given the layer control's JS name), and the
+    share and cite panel."""
+    if share is not None:
+        panels = [*panels, share_panel(share)]
     for panel in panels:
         _figure(m).html.add_child(RawHtml(panel))
     control = folium.LayerControl(collapsed=False)
     control.add_to(m)
+    if share is not None:
+        config = {"attributions": list(share.citation.attributions), "embed": share.embed}
+        m.add_child(MapScript(f"frontline.share({m.get_name()}, {script_json(config)});"))
     if init:
         m.add_child(MapScript(init(control.get_name())))
     rendered: str = _figure(m).render()
@@ -269,7 +300,7 @@ def front_script(m: folium.Map, control: str, fronts: Sequence[Mapping[str, Any]
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
                   area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle],
                   tile_url: Callable[[Mapping[str, Any]], str] | None = None,
-                  fronts: Sequence[Mapping[str, Any]] = ()) -> str:
+                  fronts: Sequence[Mapping[str, Any]] = (), share: Share | None = None) -> str:
     """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title,
     and a toggleable front line per series with a side (``fronts``, see front_script).
 
@@ -287,7 +318,8 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
                    "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))}
                   for p in (f["properties"] for f in features)]
         return _finish(m, panels, lambda control: f"{_init(m)} frontline.tileLayers({m.get_name()}, {control}, "
-                                                   f"{script_json(layers)}); {front_script(m, control, fronts, sides)}")
+                                                   f"{script_json(layers)}); {front_script(m, control, fronts, sides)}",
+                       share)
     by_series: dict[str, list[dict[str, Any]]] = {}
     for feature in features:
         by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
@@ -302,11 +334,11 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
             folium.GeoJson(shape, style_function=lambda _, s=style: s,
                            tooltip=folium.Tooltip(_area_tooltip(p))).add_to(group)
         group.add_to(m)
-    return _finish(m, panels, lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}")
+    return _finish(m, panels, lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,
-                  config: Mapping[str, Any], sides: Mapping[str, SideStyle]) -> str:
+                  config: Mapping[str, Any], sides: Mapping[str, SideStyle], share: Share | None = None) -> str:
     """A slider over the days with data; each day's claims are fetched from /control as the slider moves."""
     m = new_map(assets, base, _page_title(base, "timeline"))
     if config.get("tileTemplate"):
@@ -317,11 +349,13 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
                 "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}
     name = m.get_name()
     return _finish(m, [_render("map_timeline_title.html", case=base.case), _legend(sides, STATUS_STYLE, stale=True)],
-                   lambda control: f"{_init(m)} frontline.timeline({name}, {control}, {script_json(settings)});")
+                   lambda control: f"{_init(m)} frontline.timeline({name}, {control}, {script_json(settings)});",
+                   share)
 
 
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
-                 sides: Mapping[str, SideStyle], towns: Sequence[Mapping[str, Any]] = ()) -> str:
+                 sides: Mapping[str, SideStyle], towns: Sequence[Mapping[str, Any]] = (),
+                 share: Share | None = None) -> str:
     """Areas gained and lost per claim series between two days, with km² in the title, and the settlements that
     changed hands (``towns``: rows of /stats/settlements) with the day of each change."""
     m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
@@ -338,7 +372,7 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
         group.add_to(m)
     title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
                     rows=rows, case=base.case, towns=towns)
-    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m))
+    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m), share)
 
 
 #: How the disagreement page draws each kind of ground: what the series share (agreed in A's colour, opposed in
@@ -366,7 +400,7 @@ def disagreement_styles(series: Mapping[str, Mapping[str, Any]], sides: Mapping[
 
 
 def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
-                      figures: Mapping[str, float], sides: Mapping[str, SideStyle]) -> str:
+                      figures: Mapping[str, float], sides: Mapping[str, SideStyle], share: Share | None = None) -> str:
     """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
     toggleable layer each, with the km² in the title."""
     series = found["series"]
@@ -384,7 +418,7 @@ def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[s
     kinds = [(kind, labels[kind], styles[kind]["fillColor"]) for kind in DISAGREEMENT_KINDS]
     title = _render("map_disagreement_title.html", day=day.isoformat(), series=list(series.values()),
                     kinds=kinds, figures=figures, case=base.case)
-    return _finish(m, [title], lambda _: _init(m))
+    return _finish(m, [title], lambda _: _init(m), share)
 
 
 def _page_title(base: BaseMap, what: str) -> str:

@@ -258,7 +258,34 @@ var frontline = (function () {
     });
   }
 
+  // The share and cite panel: each source's attribution on the map, the embedded layout, and the retrieval day
+  // (the reader's today) in the citation entries.
+  function share(map, config) {
+    config.attributions.forEach(function (text) {
+      var holder = document.createElement("span");
+      holder.textContent = text;
+      map.attributionControl.addAttribution(holder.innerHTML);
+    });
+    if (config.embed) {
+      document.body.classList.add("fl-embed");
+      map.invalidateSize();
+    }
+    var today = new Date().toISOString().slice(0, 10);
+    document.querySelectorAll("[data-fl-accessed]").forEach(function (e) { e.textContent = today; });
+    var bibtex = document.getElementById("fl-bibtex");
+    if (bibtex) {
+      bibtex.textContent = bibtex.textContent.replace(/urldate = \{[0-9-]+\}/, "urldate = {" + today + "}");
+    }
+    var csl = document.getElementById("fl-csl");
+    if (csl) {
+      var item = JSON.parse(csl.textContent);
+      item.accessed = { "date-parts": [today.split("-").map(Number)] };
+      csl.textContent = JSON.stringify(item, null, 2);
+    }
+  }
+
   return {
+    share: share,
     permalink: permalink, labels: labels, places: places, timeline: timeline, tileLayers: tileLayers,
     frontLines: frontLines
   };

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -455,3 +458,77 @@ def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, li
             conn.execute(text("UPDATE places SET superseded_at = now() "
                               "WHERE key = ANY(:keys) AND superseded_at IS NULL"), {"keys": list(hostile)})
         engine.dispose()
+
+
+# -- share, embed, cite ------------------------------------------------------------------------------------
+
+def test_an_embedded_map_in_an_iframe_shows_title_legend_and_attribution_only(
+        page: Page, recorder: Recorder, live_server: LiveServer) -> None:
+    """The share panel's iframe snippet, put in a page of another origin (about:blank): the map fills its frame,
+    with its title, legend and attribution, and no layer control, zoom buttons or share panel."""
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}")
+    wait_for(page, PATHS, recorder)
+    snippet = page.locator("#fl-iframe").input_value()
+    assert "embed=1" in snippet and snippet.startswith("<iframe ")
+    with another_site(f"<!doctype html><body style='margin:0'>{snippet}</body>") as host:
+        page.goto(host)
+        _check_embedded(page, recorder)
+
+
+@contextmanager
+def another_site(body: str) -> Iterator[str]:
+    """A page served from another origin (its own port): the site that embeds the map."""
+
+    class Host(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+def _check_embedded(page: Page, recorder: Recorder) -> None:
+    frame_element = page.locator("iframe")
+    expect(frame_element).to_have_count(1)
+    frame = frame_element.content_frame
+    frame.locator(PATHS).first.wait_for(state="attached", timeout=10_000)
+    expect(frame.locator("body.fl-embed")).to_have_count(1)
+    expect(frame.locator("#fl-title")).to_be_visible()
+    expect(frame.locator("#fl-legend")).to_be_visible()
+    attribution = frame.locator(".leaflet-control-attribution")
+    expect(attribution).to_be_visible()
+    assert "Illustrative shapes by Frontline" in attribution.inner_text()
+    for chrome in (".leaflet-control-layers", ".leaflet-control-zoom", "#fl-share"):
+        expect(frame.locator(chrome)).to_be_hidden()
+    box = frame.locator(".folium-map").bounding_box()
+    assert box is not None and (round(box["width"]), round(box["height"])) == (800, 500)  # sized to its frame
+    assert recorder.page_errors == [], recorder.problems()
+
+
+def test_the_cite_panel_gives_todays_retrieval_and_a_pinned_link(page: Page, recorder: Recorder,
+                                                                 live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}")
+    wait_for(page, PATHS, recorder)
+    page.locator("#fl-share summary").click()
+    expect(page.locator("#fl-permalink")).to_be_visible()
+    today = page.evaluate("new Date().toISOString().slice(0, 10)")
+    assert f"urldate = {{{today}}}" in page.locator("#fl-bibtex").inner_text()
+    csl = page.evaluate("JSON.parse(document.getElementById('fl-csl').textContent)")
+    assert csl["accessed"] == {"date-parts": [[int(n) for n in today.split("-")]]}
+    link = page.locator("#fl-permalink").input_value()
+    assert "known_at=" in link and csl["URL"] == link
+    page.goto(link)  # the pinned link opens the same view
+    wait_for(page, PATHS, recorder)
+    assert page.locator("#fl-changes").inner_text() != ""
+    assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()

@@ -1,0 +1,113 @@
+"""Share, embed and cite a map view (issue 16): pinned permalinks, the iframe snippet, BibTeX and CSL-JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import date, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import Point
+from sqlalchemy import Connection, text
+
+from app.services import cite
+from tests.helpers import SYRSKYI_EXAMPLE, add_control_area
+
+VERSIONED = ("control_areas", "places", "lines", "regions", "events", "reported_figures")
+PAGES = {
+    "snapshot": {"date": "2024-08-20", "source": "example"},
+    "timeline": {"source": "example"},
+    "compare": {"from": "2024-08-20", "to": "2024-11-20", "source": "example"},
+    "disagreement": {"date": "2024-09-15", "a": SYRSKYI_EXAMPLE, "b": "example/RU/assessed/isw"},
+}
+
+
+def panel(page: str) -> dict[str, str]:
+    """The share panel's permalink, iframe snippet, BibTeX and CSL-JSON, and the series it lists."""
+    found = {name: html.unescape(re.search(pattern, page, re.S).group(1)) for name, pattern in {
+        "permalink": r"id='fl-permalink' value='([^']*)'", "iframe": r"id='fl-iframe' rows='3'>(.*?)</textarea>",
+        "bibtex": r"id='fl-bibtex'>(.*?)</pre>", "csl": r"id='fl-csl'>(.*?)</pre>"}.items()}
+    found["shown"] = ",".join(re.findall(r"<li data-series='([^']+)'>", page))
+    return found
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_map_page_has_a_pinned_permalink_an_iframe_and_citations(client: TestClient, seeded: Connection,
+                                                                      name: str) -> None:
+    written = seeded.execute(text(" UNION ALL ".join(  # the latest version recorded or superseded, anywhere
+        f"SELECT greatest(max(recorded_at), max(superseded_at)) AS t FROM {table}" for table in VERSIONED)
+        .join(["SELECT max(t) FROM (", ") AS writes"]))).scalar_one()
+    response = client.get(f"/maps/{name}", params=PAGES[name])
+    assert response.status_code == 200
+    found = panel(response.text)
+    link = urlsplit(found["permalink"])
+    query = parse_qs(link.query)
+    assert link.path == f"/maps/{name}" and {k: v[0] for k, v in query.items() if k != "known_at"} == PAGES[name]
+    # Pinned to the latest write: the data as it was when the page was built.
+    assert datetime.fromisoformat(query["known_at"][0].replace("Z", "+00:00")) == written
+    assert f'src="{html.escape(found["permalink"] + "&embed=1")}"' in found["iframe"]
+    assert found["bibtex"].startswith("@misc{frontline-") and f"url = {{{found['permalink']}}}" in found["bibtex"]
+    item = json.loads(found["csl"])
+    assert item["URL"] == found["permalink"] and item["type"] == "dataset" and item["version"].isdigit()
+    if name == "snapshot":
+        control = client.get("/control", params=PAGES["snapshot"]).json()
+        assert found["shown"].split(",") == [f["properties"]["series"] for f in control["features"]]
+        days = {f["properties"]["observed_on"] for f in control["features"]}
+        assert all(f"observed {day}" in response.text for day in days)
+
+
+def test_a_pinned_permalink_shows_the_old_version_after_a_correction(client: TestClient,
+                                                                    seeded: Connection) -> None:
+    def syrskyi_km2(url: str) -> str:
+        page = client.get(url)
+        assert page.status_code == 200
+        row = re.search(r"<td title='" + re.escape(SYRSKYI_EXAMPLE) + r"'>.*?</tr>", page.text, re.S)
+        assert row is not None
+        return re.findall(r"class='fl-num'>([^<]+)</td>", row.group(0))[-1]
+
+    url = "/maps/snapshot?date=2024-08-20&source=example"
+    permalink = panel(client.get(url).text)["permalink"]
+    before = syrskyi_km2(url)
+    # A correction recorded later (the test's transaction has one now(): the correction is dated a day on).
+    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
+    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
+                   {"later": later})
+    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
+                     layer="syrskyi", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
+                     content_hash="c", recorded_at=later)
+    assert syrskyi_km2(url) != before  # the page as it is now shows the correction
+    assert syrskyi_km2(permalink.split("testserver", 1)[1]) == before  # the pinned link does not
+    assert panel(client.get(url).text)["permalink"] != permalink  # and a new pin for the new data
+
+
+def test_embed_pages_drop_the_chrome_and_may_be_framed(client: TestClient, seeded: Connection) -> None:
+    page = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": "1"})
+    assert page.status_code == 200
+    assert '"embed": true' in page.text or '"embed":true' in page.text
+    assert "frame-ancestors *" in page.headers["content-security-policy"]
+    assert "x-frame-options" not in page.headers
+    plain = client.get("/maps/snapshot", params=PAGES["snapshot"])
+    assert "frame-ancestors 'self'" in plain.headers["content-security-policy"]
+    assert plain.headers["x-frame-options"] == "SAMEORIGIN"
+    # A cached copy keeps its own headers.
+    again = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": "1"})
+    assert "frame-ancestors *" in again.headers["content-security-policy"]
+
+
+def test_bibtex_and_csl_entries() -> None:
+    citation = cite.Citation(
+        title="Frontline map: control on 2024-08-20 (Kursk)", permalink="http://h/maps/snapshot?date=2024-08-20"
+        "&known_at=2026-01-02T03:04:05Z", known_at="2026-01-02T03:04:05Z", version=42,
+        shown=[cite.Shown("isw/RU/assessed/x", "ISW — 50% & more_", "2024-08-19")], attributions=["ISW", "EEA"])
+    entry = cite.bibtex(citation, date(2026, 11, 26))
+    assert entry.startswith(f"@misc{{{citation.key},") and entry.endswith("}")
+    assert "urldate = {2026-11-26}" in entry and "date = {2026-01-02}" in entry and "year = {2026}" in entry
+    assert r"ISW — 50\% \& more\_" in entry  # escaped for TeX, the URL left alone
+    assert "url = {http://h/maps/snapshot?date=2024-08-20&known_at=2026-01-02T03:04:05Z}" in entry
+    assert entry.count("{") == entry.count("}")
+    item = cite.csl_json(citation, date(2026, 11, 26))
+    assert item["issued"] == {"date-parts": [[2026, 1, 2]]} and item["accessed"] == {"date-parts": [[2026, 11, 26]]}
+    assert "observed 2024-08-19" in item["note"] and "data version 42" in item["note"]
