@@ -39,7 +39,9 @@ from app.services.profiles import load_profile
 from app.settings import PROJECT_ROOT
 
 SHARED = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-TARGET_MS = {"research": 150, "daily series, all days": 300, "map": 400}
+SALIENT = "deepstatemap/UA/assessed/kursk-salient"  # series of the real archive's profiles
+GREY = "deepstatemap/-/unknown/unknown"
+TARGET_MS = {"research": 150, "daily series, all days": 300, "map": 400, "image": 1000}
 
 
 def replicate(into: Path, daily: int, raw: int) -> dict[str, list[Path]]:
@@ -120,6 +122,11 @@ def endpoints(first: date, last: date) -> list[Endpoint]:
                              for d in ds]),
         Endpoint("/places/sudzha/control?date=D", "research",
                  lambda ds: [f"/places/sudzha/control?date={d}" for d in ds]),
+        Endpoint("/frontline?date=D&series=salient&case", "research",
+                 lambda ds: [f"/frontline?date={d}&series={SALIENT}&case=kursk-incursion" for d in ds]),
+        Endpoint("/stats/agreement?date=D, two series, case", "research",
+                 lambda ds: [f"/stats/agreement?date={d}&series={SALIENT},{GREY}&case=kursk-incursion"
+                             for d in ds]),
         Endpoint("/control?date=D", "research", lambda ds: [f"/control?date={d}" for d in ds]),
         Endpoint("/control?date=D&case=kursk-incursion&simplify=150", "research",
                  lambda ds: [f"/control?date={d}&case=kursk-incursion&simplify=150" for d in ds]),
@@ -127,6 +134,10 @@ def endpoints(first: date, last: date) -> list[Endpoint]:
         Endpoint("/maps/compare?from&to", "map",
                  lambda ds: [f"/maps/compare?from={d}&to={d + timedelta(days=196)}" for d in ds]),
         Endpoint("/maps/timeline?start=D", "map", lambda ds: [f"/maps/timeline?start={d}" for d in ds]),
+        Endpoint("/maps/snapshot?date=D&f=png (1600×1000)", "image",
+                 lambda ds: [f"/maps/snapshot?date={d}&f=png" for d in ds]),
+        Endpoint("/maps/compare?from&to&f=png", "image",
+                 lambda ds: [f"/maps/compare?from={d}&to={d + timedelta(days=196)}&f=png" for d in ds]),
     ]
 
 

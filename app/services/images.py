@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 import shapely
 
@@ -40,7 +41,8 @@ class Footer:
     @property
     def provenance(self) -> str:
         """When the data was as shown, and where to see it again."""
-        return f"As known at {self.known_at or 'now'} (data version {self.version}). Frontline: {self.permalink}"
+        return (f"As known at {self.known_at or 'now'} (data version {self.version}). Frontline, this view:\n"
+                f"{unquote(self.permalink)}")
 
 
 def _scene(base: maps.BaseMap, title: str, footer: Footer, legend_title: str, layers: list[Layer]) -> Scene:

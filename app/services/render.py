@@ -39,7 +39,7 @@ REGION_STYLE: dict[str, Any] = {"color": "#6b6b6b", "weight": 1, "fillColor": "#
 LINE_STYLE: dict[str, Any] = {"color": "#1f1f1f", "weight": 2.5, "dashArray": "10 4 2 4", "fillOpacity": 0}
 BACKGROUND = "#ece9e2"
 FOOTER_PT = 6.5  # the footer's font size, points
-FOOTER_LINES = 4  # room for the attribution and the provenance, wrapped
+FOOTER_LINES = 5  # room for the attribution (wrapped) and the provenance's two lines
 SCALE_STEPS_KM = (1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1000)
 
 
@@ -86,11 +86,17 @@ def frames(scenes: Iterator[Scene], width: int, height: int, dpi: int) -> Iterat
 
 
 def gif(images: Sequence[np.ndarray], fps: float, comment: str = "") -> bytes:
-    """An animated GIF that loops, one palette per frame (Pillow); ``comment`` is stored in the file."""
-    pictures = [Image.fromarray(a).quantize(colors=256, method=Image.Quantize.MEDIANCUT) for a in images]
+    """An animated GIF that loops (Pillow); ``comment`` is stored in the file.
+
+    One palette for every frame, taken from up to eight of them: Pillow then stores each frame as its change
+    from the one before, a third of the size of a palette per frame, and the colours do not flicker.
+    """
+    sample = images[:: max(1, len(images) // 8)][:8]
+    palette = Image.fromarray(np.concatenate(sample, axis=0)).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    pictures = [Image.fromarray(a).quantize(palette=palette, dither=Image.Dither.NONE) for a in images]
     out = io.BytesIO()
     pictures[0].save(out, format="GIF", save_all=True, append_images=pictures[1:], loop=0,
-                     duration=round(1000 / fps), optimize=False, comment=comment.encode())
+                     duration=round(1000 / fps), optimize=True, comment=comment.encode())
     return out.getvalue()
 
 
