@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem
 
-EMBED = re.compile(rb"(^|&)embed=(1|true)(&|$)")
+EMBED = re.compile(rb"(^|&)embed=(1|true|yes|on)(&|$)", re.IGNORECASE)  # the values FastAPI reads as true
 
 
 def content_security_policy(tile_url: str | None, ancestors: str = "'self'") -> str:

@@ -83,8 +83,9 @@ def test_a_pinned_permalink_shows_the_old_version_after_a_correction(client: Tes
     assert panel(client.get(url).text)["permalink"] != permalink  # and a new pin for the new data
 
 
-def test_embed_pages_drop_the_chrome_and_may_be_framed(client: TestClient, seeded: Connection) -> None:
-    page = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": "1"})
+@pytest.mark.parametrize("value", ["1", "true", "Yes"])
+def test_embed_pages_drop_the_chrome_and_may_be_framed(client: TestClient, seeded: Connection, value: str) -> None:
+    page = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": value})
     assert page.status_code == 200
     assert '"embed": true' in page.text or '"embed":true' in page.text
     assert "frame-ancestors *" in page.headers["content-security-policy"]
@@ -93,7 +94,7 @@ def test_embed_pages_drop_the_chrome_and_may_be_framed(client: TestClient, seede
     assert "frame-ancestors 'self'" in plain.headers["content-security-policy"]
     assert plain.headers["x-frame-options"] == "SAMEORIGIN"
     # A cached copy keeps its own headers.
-    again = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": "1"})
+    again = client.get("/maps/snapshot", params={**PAGES["snapshot"], "embed": value})
     assert "frame-ancestors *" in again.headers["content-security-policy"]
 
 
