@@ -41,6 +41,7 @@ from app.settings import PROJECT_ROOT
 SHARED = Path(os.environ.get("FRONTLINE_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 SALIENT = "deepstatemap/UA/assessed/kursk-salient"  # series of the real archive's profiles
 GREY = "deepstatemap/-/unknown/unknown"
+SALIENT_FROM = date(2024, 8, 12)  # its first full publication: days from here on have a salient to measure
 TARGET_MS = {"research": 150, "daily series, all days": 300, "map": 400, "image": 1000}
 
 
@@ -123,10 +124,11 @@ def endpoints(first: date, last: date) -> list[Endpoint]:
         Endpoint("/places/sudzha/control?date=D", "research",
                  lambda ds: [f"/places/sudzha/control?date={d}" for d in ds]),
         Endpoint("/frontline?date=D&series=salient&case", "research",
-                 lambda ds: [f"/frontline?date={d}&series={SALIENT}&case=kursk-incursion" for d in ds]),
+                 lambda ds: [f"/frontline?date={SALIENT_FROM + timedelta(days=5 * n)}&series={SALIENT}"
+                             f"&case=kursk-incursion" for n in range(len(ds))]),
         Endpoint("/stats/agreement?date=D, two series, case", "research",
-                 lambda ds: [f"/stats/agreement?date={d}&series={SALIENT},{GREY}&case=kursk-incursion"
-                             for d in ds]),
+                 lambda ds: [f"/stats/agreement?date={SALIENT_FROM + timedelta(days=5 * n)}&series={SALIENT},"
+                             f"{GREY}&case=kursk-incursion" for n in range(len(ds))]),
         Endpoint("/control?date=D", "research", lambda ds: [f"/control?date={d}" for d in ds]),
         Endpoint("/control?date=D&case=kursk-incursion&simplify=150", "research",
                  lambda ds: [f"/control?date={d}&case=kursk-incursion&simplify=150" for d in ds]),
