@@ -414,3 +414,16 @@ class TileJson(Answer):
 def answer(model: type[BaseModel], csv: bool = True) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a route whose 200 is ``model`` as JSON (and CSV with ``f=csv``)."""
     return {200: {"model": model, **({"content": {CSV.split(";")[0]: {}}} if csv else {})}}
+
+
+class CitationAnswer(Answer):
+    """GET /cite: how to cite a view or a figure."""
+
+    url: str
+    permalink: str = Field(description="The view's URL, with `known_at` pinned when its route takes it.")
+    known_at: str | None
+    pinned: bool
+    data_version: int
+    retrieved: str
+    bibtex: str
+    csl: dict[str, Any] = Field(description="A CSL-JSON item (type dataset).")

@@ -18,7 +18,7 @@ from app.db.engine import make_engine
 from app.db.replicas import ReadRouter
 from app.db.status import HealthProbe
 from app.errors import register_error_handlers
-from app.routes import animations, catalog, docs, figures, health, maps, ogc, places, research, tiles, writes
+from app.routes import animations, catalog, cite, docs, figures, health, maps, ogc, places, research, tiles, writes
 from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
 from app.settings import Settings
 
@@ -77,8 +77,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Every data route needs a read token when so configured; liveness and the docs page stay open.
     guard = [requires("read")] if settings.require_read_token else []
     app.include_router(health.router)
-    for router in (ogc.router, tiles.router, catalog.router, research.router, places.router, figures.router,
-                   maps.router, animations.router, writes.router):
+    for router in (ogc.router, tiles.router, catalog.router, cite.router, research.router, places.router,
+                   figures.router, maps.router, animations.router, writes.router):
         app.include_router(router, dependencies=guard)
     app.include_router(docs.router)
     docs.mount_assets(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import psycopg
 from sqlalchemy import Connection, func, select, text, union_all
@@ -53,3 +53,9 @@ def latest_write(conn: Connection) -> datetime | None:
     every = union_all(*parts).subquery("writes")
     found: datetime | None = conn.execute(select(func.max(every.c.t))).scalar()
     return found
+
+
+def latest_write_text(conn: Connection) -> str | None:
+    """``latest_write`` as RFC 3339 text in UTC (``Z``), as `known_at` takes it."""
+    moment = latest_write(conn)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None

@@ -83,7 +83,7 @@ EmbedDep = Annotated[bool, Query(description=(
 
 def pin(request: Request, conn: Connection) -> tuple[str | None, int]:
     """The page's `known_at`, or the latest write's time (the data as it is now); and the data version."""
-    pinned = request.query_params.get("known_at") or _instant(version.latest_write(conn))
+    pinned = request.query_params.get("known_at") or version.latest_write_text(conn)
     return pinned, version.data_version(conn)
 
 
@@ -113,10 +113,6 @@ def permalink(request: Request, known_at: str | None, drop: Iterable[str] = ()) 
     if known_at:
         query.append(("known_at", known_at))
     return str(request.url.replace(query=urlencode(query)))
-
-
-def _instant(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
 def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:

@@ -112,3 +112,39 @@ def test_bibtex_and_csl_entries() -> None:
     item = cite.csl_json(citation, date(2026, 11, 26))
     assert item["issued"] == {"date-parts": [[2026, 1, 2]]} and item["accessed"] == {"date-parts": [[2026, 11, 26]]}
     assert "observed 2024-08-19" in item["note"] and "data version 42" in item["note"]
+
+
+def test_cite_any_figure_with_a_pinned_permalink(client: TestClient, seeded: Connection) -> None:
+    """GET /cite: the figure's permalink pinned (it then answers as before after a correction), the entries."""
+    figure = f"/stats/area?date=2024-08-20&series={SYRSKYI_EXAMPLE}"
+    response = client.get("/cite", params={"url": figure, "title": "Syrskyi's claim, as drawn"})
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["pinned"] and body["permalink"].startswith("http://testserver/stats/area?")
+    assert parse_qs(urlsplit(body["permalink"]).query)["known_at"] == [body["known_at"]]
+    assert "title = {Syrskyi's claim, as drawn}" in body["bibtex"] and body["csl"]["URL"] == body["permalink"]
+    assert "Illustrative shapes by Frontline" in body["csl"]["note"]  # the series' source is credited
+    before = client.get(body["permalink"]).json()["rows"][0]["area_km2"]
+    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
+    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
+                   {"later": later})
+    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
+                     layer="syrskyi", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
+                     content_hash="c", recorded_at=later)
+    assert client.get(figure).json()["rows"][0]["area_km2"] != before
+    assert client.get(body["permalink"]).json()["rows"][0]["area_km2"] == before
+
+
+def test_cite_a_view_without_known_at_says_it_is_not_pinned(client: TestClient) -> None:
+    url = "/collections/places/items?limit=5"  # items take datetime, not known_at: the link cannot be pinned
+    body = client.get("/cite", params={"url": url}).json()
+    assert body["pinned"] is False and body["known_at"] is None
+    assert body["permalink"] == "http://testserver" + url
+    kept = client.get("/cite", params={"url": "/series?known_at=2025-01-01T00:00:00Z"}).json()
+    assert kept["known_at"] == "2025-01-01T00:00:00Z" and kept["permalink"].count("known_at") == 1
+
+
+@pytest.mark.parametrize("url", ["https://example.org/stats/area", "stats/area", "/nowhere", "//evil.example/x"])
+def test_cite_only_this_api(client: TestClient, url: str) -> None:
+    response = client.get("/cite", params={"url": url})
+    assert response.status_code == 400 and response.json()["parameter"] == "url"
