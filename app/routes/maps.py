@@ -241,15 +241,17 @@ def snapshot(
 
 
 def _fronts(request: Request, day: date, case: dict[str, Any] | None, drawn: Sequence[Mapping[str, Any]],
-            shown: set[str]) -> list[dict[str, Any]]:
-    """A front-line layer for each series drawn with a side: its /frontline URL on the day, cut to the case."""
+            shown: set[str], suffix: str = "", dashed: bool = False) -> list[dict[str, Any]]:
+    """A front-line layer for each series drawn with a side (``series``, ``series_title``, ``side``): its
+    /frontline URL on the day, cut to the case; ``suffix`` ends its name, ``dashed`` draws it dashed."""
     url = request.url_for("frontline").path
     fronts = {}
     for p in drawn:
         if p.get("side") and p["series"] not in fronts:
             query = {"date": day.isoformat(), "series": p["series"], **({"case": case["key"]} if case else {})}
-            fronts[p["series"]] = {"series": p["series"], "title": p["series_title"], "side": p["side"],
-                                   "url": f"{url}?{urlencode(query)}", "shown": p["series"] in shown}
+            fronts[p["series"]] = {"series": p["series"], "title": p["series_title"] + suffix, "side": p["side"],
+                                   "url": f"{url}?{urlencode(query)}", "shown": p["series"] in shown,
+                                   "dashed": dashed}
     return list(fronts.values())
 
 
@@ -318,8 +320,11 @@ def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDe
                 for r in rows]
         share = share_of(request, conn, _titled(case, f"changes {before.isoformat()} to {after.isoformat()}"), seen,
                          {r["source"] for r in rows}, embed)
+        drawn = [{"series": r["series"], "series_title": r["title"], "side": r["side"]} for r in rows]
+        fronts = [*_fronts(request, before, case, drawn, set(), f" on {before}", dashed=True),
+                  *_fronts(request, after, case, drawn, set(), f" on {after}")]
         page = maps.compare_page(_assets(request), base_layers(request, conn, after, tolerance, filters, case), before,
-                                 after, rows, maplayers.side_styles(conn), changed, share)
+                                 after, rows, maplayers.side_styles(conn), changed, share, fronts)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -368,8 +373,10 @@ def disagreement(
         share = share_of(request, conn, _titled(case, f"{both[0]['title']} against {both[1]['title']} on {day}"),
                          [cite.Shown(x["series"], x["title"], str(x["observed_on"])) for x in both],
                          {x["source"] for x in both}, embed)
+        drawn = [{"series": x["series"], "series_title": x["title"], "side": x["side"]} for x in both]
         page = maps.disagreement_page(_assets(request), base_layers(request, conn, day, tolerance, every, case), day,
-                                      found, figures, maplayers.side_styles(conn), share)
+                                      found, figures, maplayers.side_styles(conn), share,
+                                      _fronts(request, day, case, drawn, set()))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

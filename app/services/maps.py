@@ -293,7 +293,8 @@ def front_script(m: folium.Map, control: str, fronts: Sequence[Mapping[str, Any]
     """The script that adds a toggleable front-line layer per series (``series``, ``title``, ``side``,
     ``url`` of its /frontline GeoJSON, ``shown``), in its side's colour."""
     specs = [{"title": f["title"], "url": f["url"], "shown": f["shown"],
-              "colour": sides[f["side"]].color if f["side"] in sides else GREY} for f in fronts]
+              "colour": sides[f["side"]].color if f["side"] in sides else GREY, "dashed": f.get("dashed", False)}
+             for f in fronts]
     return f"frontline.frontLines({m.get_name()}, {control}, {script_json(specs)});" if specs else ""
 
 
@@ -355,7 +356,7 @@ def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date
 
 def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
                  sides: Mapping[str, SideStyle], towns: Sequence[Mapping[str, Any]] = (),
-                 share: Share | None = None) -> str:
+                 share: Share | None = None, fronts: Sequence[Mapping[str, Any]] = ()) -> str:
     """Areas gained and lost per claim series between two days, with km² in the title, and the settlements that
     changed hands (``towns``: rows of /stats/settlements) with the day of each change."""
     m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
@@ -372,7 +373,8 @@ def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows:
         group.add_to(m)
     title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
                     rows=rows, case=base.case, towns=towns)
-    return _finish(m, [title, _legend(sides, [], changes=True)], lambda _: _init(m), share)
+    return _finish(m, [title, _legend(sides, [], changes=True)],
+                   lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
 
 
 #: How the disagreement page draws each kind of ground: what the series share (agreed in A's colour, opposed in
@@ -400,7 +402,8 @@ def disagreement_styles(series: Mapping[str, Mapping[str, Any]], sides: Mapping[
 
 
 def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
-                      figures: Mapping[str, float], sides: Mapping[str, SideStyle], share: Share | None = None) -> str:
+                      figures: Mapping[str, float], sides: Mapping[str, SideStyle], share: Share | None = None,
+                      fronts: Sequence[Mapping[str, Any]] = ()) -> str:
     """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
     toggleable layer each, with the km² in the title."""
     series = found["series"]
@@ -418,7 +421,7 @@ def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[s
     kinds = [(kind, labels[kind], styles[kind]["fillColor"]) for kind in DISAGREEMENT_KINDS]
     title = _render("map_disagreement_title.html", day=day.isoformat(), series=list(series.values()),
                     kinds=kinds, figures=figures, case=base.case)
-    return _finish(m, [title], lambda _: _init(m), share)
+    return _finish(m, [title], lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
 
 
 def _page_title(base: BaseMap, what: str) -> str:

@@ -240,7 +240,7 @@ var frontline = (function () {
     fronts.forEach(function (spec) {
       var loaded = false;
       var layer = L.geoJSON(null, {
-        style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round" },
+        style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round", dashArray: spec.dashed ? "7 7" : null },
         onEachFeature: function (f, l) {
           var label = document.createElement("span");
           label.textContent = "Front line of " + spec.title + ": " + f.properties.length_km + " km (geodesic), " +

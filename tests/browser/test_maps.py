@@ -385,9 +385,11 @@ def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_s
     page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
     assert page.locator(PATHS).count() == base_paths(api) + drawn
-    # Regions, lines, settlements and one per claim series, named by its title.
+    # Regions, lines, settlements and one per claim series, named by its title; the front line of each series
+    # with a side on either day, to switch on.
+    fronts = [f"Front line: {row['title']} on {day}" for row in totals if row["side"] for day in COMPARE]
     assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements",
-                                                  *(row["title"] for row in totals)])
+                                                  *(row["title"] for row in totals), *fronts])
     expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[0])
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[1])
