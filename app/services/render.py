@@ -14,7 +14,7 @@ state.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +78,21 @@ def png(scene: Scene, width: int, height: int, dpi: int) -> bytes:
 
 
 def frames(scenes: Iterator[Scene], width: int, height: int, dpi: int) -> Iterator[np.ndarray]:
-    """Each scene as an RGB array of ``height`` × ``width`` × 3."""
+    """Each scene as an RGB array of ``height`` × ``width`` × 3, the same pixels as its PNG.
+
+    The scenes of an animation differ only in their areas, title and legend: what they share (the regions
+    under the areas; the lines, places, scale bar, north arrow and footer over them) is drawn once, and each
+    frame draws its own layers on transparent figures and lays them between.
+    """
+    under = over = None
     for scene in scenes:
-        canvas, _ = _drawn(scene, width, height, dpi)
-        canvas.draw()
-        yield np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+        if under is None or over is None:
+            under = _layer(scene, width, height, dpi, _under)
+            over = _layer(scene, width, height, dpi, _over)
+        picture = Image.alpha_composite(under, _layer(scene, width, height, dpi, _areas))
+        picture = Image.alpha_composite(Image.alpha_composite(picture, over),
+                                        _layer(scene, width, height, dpi, _labels))
+        yield np.asarray(picture.convert("RGB"))
 
 
 def gif(images: Sequence[np.ndarray], fps: float, comment: str = "") -> bytes:
@@ -116,30 +126,68 @@ def mp4(images: Sequence[np.ndarray], fps: float, path: str) -> bytes:
 # -- drawing --------------------------------------------------------------------------------------------------
 
 def _drawn(scene: Scene, width: int, height: int, dpi: int) -> tuple[FigureCanvasAgg, Figure]:
-    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="white")
+    """The whole scene on one figure, in order: regions, areas, lines and places, then the panels."""
+    canvas, figure, ax = _figure(scene, width, height, dpi, transparent=False)
+    for part in (_under, _areas, _over, _labels):
+        part(scene, figure, ax)
+    return canvas, figure  # not drawn yet: print_png draws
+
+
+def _layer(scene: Scene, width: int, height: int, dpi: int,
+           part: Callable[[Scene, Figure, Any], None]) -> Image.Image:
+    """One part of the scene drawn alone on a transparent figure, as an RGBA image."""
+    canvas, figure, ax = _figure(scene, width, height, dpi, transparent=True)
+    part(scene, figure, ax)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba()))
+
+
+def _figure(scene: Scene, width: int, height: int, dpi: int, transparent: bool) -> tuple[FigureCanvasAgg, Figure, Any]:
+    """A figure of the asked size whose axes show the scene's view, above a band for the footer."""
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="none" if transparent else "white")
     canvas = FigureCanvasAgg(figure)
-    footer = FOOTER_PT * FOOTER_LINES * 1.3 * dpi / 72 / height  # under the map: attribution and provenance
-    ax = figure.add_axes((0, footer, 1, 1 - footer))
+    ax = figure.add_axes((0, _footer(height, dpi), 1, 1 - _footer(height, dpi)))
     ax.set_axis_off()
-    ax.set_facecolor(BACKGROUND)
-    figure.patches.append(Rectangle((0, footer), 1, 1 - footer, transform=figure.transFigure, color=BACKGROUND,
-                                    zorder=-10))
-    xmin, xmax, ymin, ymax = _extent(scene, width, height * (1 - footer))
-    _draw(ax, scene.regions, REGION_STYLE, dpi)
-    for layer in scene.layers:
-        _draw(ax, layer.shapes, layer.style, dpi)
-    _draw(ax, scene.lines, LINE_STYLE, dpi)
-    _places(ax, scene.places)
+    ax.set_facecolor("none")
+    xmin, xmax, ymin, ymax = _extent(scene, width, height * (1 - _footer(height, dpi)))
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
-    _title(ax, scene)
-    _legend(ax, scene)
-    _scale_bar(ax, scene.centre, (xmin, xmax, ymin, ymax))
+    ax.set_autoscale_on(False)  # GeoPandas must not move the view to its data
+    return canvas, figure, ax
+
+
+def _footer(height: int, dpi: int) -> float:
+    """The band under the map (a fraction of the height): the attribution, wrapped, and the provenance."""
+    return FOOTER_PT * FOOTER_LINES * 1.3 * dpi / 72 / height
+
+
+def _under(scene: Scene, figure: Figure, ax: Any) -> None:
+    footer = ax.get_position().y0
+    figure.patches.append(Rectangle((0, 0), 1, 1, transform=figure.transFigure, color="white", zorder=-11))
+    figure.patches.append(Rectangle((0, footer), 1, 1 - footer, transform=figure.transFigure, color=BACKGROUND,
+                                    zorder=-10))
+    _draw(ax, scene.regions, REGION_STYLE)
+
+
+def _areas(scene: Scene, figure: Figure, ax: Any) -> None:
+    for layer in scene.layers:
+        _draw(ax, layer.shapes, layer.style)
+
+
+def _over(scene: Scene, figure: Figure, ax: Any) -> None:
+    _draw(ax, scene.lines, LINE_STYLE)
+    _places(ax, scene.places)
+    _scale_bar(ax, scene.centre, (*ax.get_xlim(), *ax.get_ylim()))
     _north_arrow(ax)
+    footer = ax.get_position().y0
     figure.text(0.006, footer * 0.95, f"{scene.attribution}\n{scene.provenance}", fontsize=FOOTER_PT, va="top",
                 color="#333", wrap=True, linespacing=1.25)
-    return canvas, figure  # not drawn yet: print_png draws, frames() draws
+
+
+def _labels(scene: Scene, figure: Figure, ax: Any) -> None:
+    _title(ax, scene)
+    _legend(ax, scene)
 
 
 def _extent(scene: Scene, width: float, height: float) -> tuple[float, float, float, float]:
@@ -150,7 +198,8 @@ def _extent(scene: Scene, width: float, height: float) -> tuple[float, float, fl
     return x - span_x / 2, x + span_x / 2, y - span_y / 2, y + span_y / 2
 
 
-def _draw(ax: Any, shapes: Sequence[BaseGeometry], style: Mapping[str, Any], dpi: int) -> None:
+def _draw(ax: Any, shapes: Sequence[BaseGeometry], style: Mapping[str, Any]) -> None:
+    """Geometries (lon/lat) in a Leaflet style, through GeoPandas in Web Mercator."""
     shapes = [s for s in shapes if s is not None and not s.is_empty]
     if not shapes:
         return
