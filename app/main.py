@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        allow_methods=["GET", "HEAD", "OPTIONS"] + (["POST", "PUT", "DELETE"] if settings.cors_origins
                                                                    else []),
                        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-                       expose_headers=["ETag", "Location"])
+                       expose_headers=["ETag", "Location", "Frontline-Days", "Frontline-Frames"])
     security = SecurityHeaders(settings.tile_url)
     app.add_middleware(SecurityHeadersMiddleware, headers=security)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

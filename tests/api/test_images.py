@@ -129,3 +129,11 @@ def test_no_data_is_a_404(client: TestClient, seeded: Connection) -> None:
     response = client.get("/maps/timeline.gif", params={"source": "example", "start": "2020-01-01",
                                                         "end": "2020-02-01", "case": CASE})
     assert response.status_code == 404
+
+
+def test_a_browser_on_another_site_may_read_the_frame_days(client: TestClient, seeded: Connection) -> None:
+    response = client.get("/maps/timeline.gif", params={"source": "example", "width": "300", "height": "200"},
+                          headers={"Origin": "https://reports.example.org"})
+    assert response.status_code == 200
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"frontline-days", "frontline-frames"} <= exposed
