@@ -65,8 +65,8 @@ def area(request: Request, day: DayDep, filters: FiltersDep, region: RegionDep, 
 
     def build(conn: Connection) -> Cached:
         rows = asof.area_series(conn, day, day, "day", filters, clip)
-        return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), "region": region, "case": case,
-                                               "unit": "km2"})
+        return table(rows, AREA_COLUMNS, fmt, {"date": day.isoformat(), **_known(filters), "region": region,
+                                               "case": case, "unit": "km2"})
 
     return cached_response(request, build)
 
@@ -95,7 +95,8 @@ def area_series(
             merged.sort(key=lambda r: (r["day"], r["kind"]))
             return table(merged, ("kind", *AREA_COLUMNS, "metric", "value", "unit", "measured_km2",
                                   "difference_pct", "published_in", "url"), fmt)
-        return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), "step": step,
+        return table(rows, AREA_COLUMNS, fmt, {"start": first.isoformat(), "end": last.isoformat(), **_known(filters),
+                                               "step": step,
                                                "region": region, "case": case, "unit": "km2",
                                                "reported": reported})
 
@@ -119,8 +120,8 @@ def changes(
         totals = [{k: v for k, v in r.items() if not k.endswith("_geojson")} for r in rows]
         if fmt == "csv":
             return table(totals, list(totals[0]) if totals else ["source"], fmt)
-        return Cached(_change_collection(rows, totals, {"from": before, "to": after, "region": region,
-                                                         "case": case}), GEOJSON)
+        asked = {"from": before, "to": after, **_known(filters), "region": region, "case": case}
+        return Cached(_change_collection(rows, totals, asked), GEOJSON)
 
     return cached_response(request, build)
 
@@ -161,7 +162,8 @@ def depth_on(
         _check_line(conn, line)
         rows = depth.depth(conn, day, filters, line, clip)
         return table(rows, DEPTH_COLUMNS, fmt,
-                     {"date": day.isoformat(), "line": line, "region": region, "case": case, "unit": "km"})
+                     {"date": day.isoformat(), **_known(filters), "line": line, "region": region, "case": case,
+                      "unit": "km"})
 
     return cached_response(request, build)
 
@@ -186,10 +188,16 @@ def depth_series(
         _check_line(conn, line)
         rows = depth.depth_series(conn, days.first, days.last, step, filters, line, clip)
         return table(rows, ("day", *DEPTH_COLUMNS), fmt,
-                     {"start": days.first.isoformat(), "end": days.last.isoformat(), "step": step, "line": line,
+                     {"start": days.first.isoformat(), "end": days.last.isoformat(), **_known(filters),
+                      "step": step, "line": line,
                       "region": region, "case": case, "unit": "km"})
 
     return cached_response(request, build)
+
+
+def _known(filters: asof.Filters) -> dict[str, str | None]:
+    """The transaction time an answer was asked at (None: as recorded now), so that it can be reproduced."""
+    return {"known_at": filters.known_at.isoformat() if filters.known_at else None}
 
 
 def _check_line(conn: Connection, line: str) -> None:
@@ -224,7 +232,7 @@ def settlements_changed(request: Request, filters: FiltersDep, case: CaseDep, da
     def build(conn: Connection) -> Cached:
         rows, places = settlements.changed_hands(conn, case, filters, before, after)
         return table(rows, SETTLEMENT_COLUMNS, fmt, {"from": before.isoformat(), "to": after.isoformat(),
-                                                     "case": case, "places": places})
+                                                     **_known(filters), "case": case, "places": places})
 
     return cached_response(request, build)
 
@@ -299,8 +307,7 @@ def agreement(request: Request, day: DayDep, filters: FiltersDep, region: Region
                            "later day")
         totals = {kind: round(sum(v["km2"] for v in found["levels"] if v["agreement"] == kind), 3)
                   for kind in agree.LEVELS}
-        asked = {"date": day.isoformat(), "region": region, "case": case,
-                 "known_at": filters.known_at.isoformat() if filters.known_at else None, "unit": "km2",
+        asked = {"date": day.isoformat(), "region": region, "case": case, **_known(filters), "unit": "km2",
                  "series": found["series"], "totals_km2": totals}
         levels = [{k: v for k, v in level.items() if k != "geojson"} for level in found["levels"]]
         if fmt == "json":

@@ -270,8 +270,11 @@ var frontline = (function () {
       document.body.classList.add("fl-embed");
       map.invalidateSize();
     }
-    var today = new Date().toISOString().slice(0, 10);
-    document.querySelectorAll("[data-fl-accessed]").forEach(function (e) { e.textContent = today; });
+    var now = new Date().toISOString();
+    var today = now.slice(0, 10);
+    document.querySelectorAll("[data-fl-accessed]").forEach(function (e) {
+      e.textContent = now.slice(0, 16).replace("T", " ") + " UTC";
+    });
     var bibtex = document.getElementById("fl-bibtex");
     if (bibtex) {
       bibtex.textContent = bibtex.textContent.replace(/urldate = \{[0-9-]+\}/, "urldate = {" + today + "}");

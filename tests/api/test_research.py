@@ -602,3 +602,13 @@ def test_depth_over_time_is_the_depth_of_each_day(seeded: Connection, client: Te
     assert weekly[1]["depth_km"] > weekly[0]["depth_km"] + 5  # the box grew 11 km north; the border runs NE
     missing = client.get(f"/stats/depth/series?start=2024-09-01&end=2024-09-15&series={key}")
     assert missing.status_code == 400 and missing.json()["parameter"] == "side"
+
+
+@pytest.mark.parametrize("url", ["/stats/area?date=2024-08-20", "/stats/area/series?start=2024-08-01&end=2024-08-31",
+                                 "/stats/depth?date=2024-08-27&side=UA", "/stats/changes?from=2024-08-01&to=2024-08-31",
+                                 "/stats/depth/series?start=2024-08-01&end=2024-08-31&side=UA",
+                                 "/stats/settlements?from=2024-08-01&to=2024-08-31"])
+def test_every_figure_says_the_transaction_time_it_was_asked_at(client: TestClient, url: str) -> None:
+    assert client.get(url).json()["known_at"] is None  # as recorded now
+    pinned = client.get(f"{url}&known_at=2025-01-01T00:00:00Z").json()
+    assert pinned["known_at"] == "2025-01-01T00:00:00+00:00"
