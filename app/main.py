@@ -19,7 +19,7 @@ from app.db.replicas import ReadRouter
 from app.db.status import HealthProbe
 from app.errors import register_error_handlers
 from app.routes import animations, catalog, cite, docs, figures, health, maps, ogc, places, research, tiles, writes
-from app.security import BodyLimitMiddleware, SecurityHeaders, SecurityHeadersMiddleware
+from app.security import BodyLimitMiddleware, NulCharacterMiddleware, SecurityHeaders, SecurityHeadersMiddleware
 from app.settings import Settings
 
 # Heavy answers are built in worker threads; a GIL switch interval shorter than Python's 5 ms keeps the event
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                                                    else []),
                        allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
                        expose_headers=["ETag", "Location", "Frontline-Days", "Frontline-Frames"])
+    app.add_middleware(NulCharacterMiddleware)  # inside the security headers: its 400s get them too
     security = SecurityHeaders(settings.tile_url)
     app.add_middleware(SecurityHeadersMiddleware, headers=security)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

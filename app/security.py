@@ -7,7 +7,7 @@ neither load nor send anything elsewhere.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,3 +114,31 @@ class BodyLimitMiddleware:
 
     def _detail(self, size: int) -> str:
         return f"the request body is {size:,} bytes or more; the limit is {self.max_bytes:,} (FRONTLINE_MAX_BODY_BYTES)"
+
+
+class NulCharacterMiddleware:
+    """A 400 for a NUL character in the path or a query value: PostgreSQL text cannot hold one, and no name,
+    key or filter of ours contains one (it would otherwise reach the database as an error, a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request, naming the parameter, or pass it on."""
+        if scope["type"] == "http":
+            where = _nul_in(scope)
+            if where is not None:
+                detail = f"{where}: contains a NUL character (%00), which no name, key or value here can hold"
+                await problem(400, "Invalid parameter", detail, parameter=where)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """The parameter (or "path") that holds a NUL character, if any."""
+    if "\x00" in scope["path"]:
+        return "path"
+    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return None

@@ -247,3 +247,14 @@ def test_a_large_page_is_streamed_and_says_the_same(client: TestClient) -> None:
     assert past["features"] == [] and past["numberMatched"] == kept.json()["numberMatched"]
     bad = client.get("/collections/places/items", params={"limit": 5000, "filter": "population > 'many'"})
     assert bad.status_code == 400 and "cannot evaluate" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize(("url", "parameter"), [("/collections/lines/items?kind=%00", "kind"),
+                                                ("/maps/snapshot?date=2024-09-01&series=a%00b", "series"),
+                                                ("/places/sud%00zha/control?date=2024-09-01", "path")])
+def test_a_nul_character_is_a_400_naming_where(client: TestClient, url: str, parameter: str) -> None:
+    """Found by the property tests: PostgreSQL refuses NUL in text, which was a 500."""
+    response = client.get(url)
+    assert response.status_code == 400, response.text
+    assert response.json()["parameter"] == parameter and "NUL" in response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"
