@@ -8,7 +8,7 @@ the hash), so a link is a permalink.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, disagree, maplayers, reference, towns, version
+from app.db import asof, catalog, disagree, maplayers, reference, towns, version
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
 from app.db.observed import DISPLAY_BANDS
@@ -394,6 +394,9 @@ def landing_html(request: Request, conn: Connection) -> Cached:
         "examples_only": examples_only and bool(days), "catalogue": {
             "sources": request.url_for("sources").path, "series": request.url_for("series").path,
             "cases": request.url_for("cases").path},
+        "series": catalog.series_rows(conn, replace(asof.Filters(source=[EXAMPLE] if examples_only else None),
+                                                    every_series=True)),
+        "disagreement_url": request.url_for("disagreement-map").path,
         "snapshot_url": request.url_for("snapshot").path, "timeline_url": request.url_for("timeline").path,
         "compare_url": request.url_for("compare").path, "collections_url": request.url_for("collections").path,
         "api_url": request.url_for("api").path, "docs_url": "/docs", "conformance_url":

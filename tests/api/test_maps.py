@@ -224,6 +224,16 @@ def test_landing_page_with_only_the_seed_opens_the_maps_on_the_examples_and_says
     assert page.count('<input type="hidden" name="source" value="example">') == 3  # snapshot, timeline, compare
     assert "2024-08-12</b>" not in page and "2024-08-12 to 2024-11-22" in page  # the examples' days
     assert "/sources" in page and "/series" in page and "/cases" in page
+    # Two sources to compare, among the example series: the form opens /maps/disagreement on two of them.
+    form = re.search(r"<form action=\"([^\"]+)\" method=\"get\" id=\"disagreement-form\">(.*?)</form>", page, re.S)
+    assert form is not None and form.group(1) == "/maps/disagreement"
+    chosen = re.findall(r"<option value=\"([^\"]+)\" selected>", form.group(2))
+    assert len(chosen) == 2 and chosen[0] != chosen[1] and all(c in EXAMPLE_SERIES for c in chosen)
+    day = re.search(r'name="date" value="([^"]+)"', form.group(2)).group(1)  # the last day with data
+    opened = client.get("/maps/disagreement", params={"date": day, "a": chosen[0], "b": chosen[1]})
+    assert opened.status_code == 200
+    gif = re.search(r'href="([^"]+)" id="timeline-gif"', page)
+    assert gif is not None and gif.group(1) == "/maps/timeline.gif?source=example"
 
 
 # -- cases, stale areas, holders by default ------------------------------------------------------------------
