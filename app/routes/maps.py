@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, catalog, disagree, maplayers, reference, towns, version
+from app.db import asof, catalog, disagree, frontline, maplayers, reference, towns, version
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
 from app.db.observed import DISPLAY_BANDS
@@ -213,10 +213,15 @@ def snapshot(
         if tiles:  # the page needs each series' properties, not its outline: the coarsest band
             metres = max(DISPLAY_BANDS)
         features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify_m=metres, clip=clip)]
+        unknown = shown - reference.series_keys(conn)
+        if unknown:
+            raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
         if image.f == "png":
+            lines = [found for key in sorted(shown)
+                     if (found := frontline.front_line(conn, day, key, clip, filters.known_at)) is not None]
             scene = images.snapshot_scene(base_layers(request, conn, None, tolerance, filters, case), day, features,
                                           maplayers.side_styles(conn),
-                                          footer(request, conn, {f["properties"]["source"] for f in features}))
+                                          footer(request, conn, {f["properties"]["source"] for f in features}), lines)
             return png_of(scene, image)
         area_rows = asof.area_series(conn, day, day, "day", filters, clip)
         template = str(request.url_for("tileset", collection_id="control-areas")) + "/{z}/{y}/{x}"
@@ -225,9 +230,6 @@ def snapshot(
             return f"{template}?" + urlencode({"series": p["series"], "datetime": p["observed_on"],
                                                **({"source": p["source"]} if p.get("illustrative") else {})})
 
-        unknown = shown - reference.series_keys(conn)
-        if unknown:
-            raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
         drawn = [f["properties"] for f in features]
         seen = {p["series"]: cite.Shown(p["series"], p["series_title"], p["observed_on"]) for p in drawn}
         share = share_of(request, conn, _titled(case, f"control on {day.isoformat()}"), seen.values(),

@@ -59,8 +59,9 @@ def _scene(base: maps.BaseMap, title: str, footer: Footer, legend_title: str, la
 
 
 def snapshot_scene(base: maps.BaseMap, day: date, features: Sequence[Mapping[str, Any]],
-                   sides: Mapping[str, SideStyle], footer: Footer) -> Scene:
-    """The snapshot: each series' areas in its style; the legend names it, its observation day and km²."""
+                   sides: Mapping[str, SideStyle], footer: Footer, fronts: Sequence[Mapping[str, Any]] = ()) -> Scene:
+    """The snapshot: each series' areas in its style; the legend names it, its observation day and km². With
+    ``fronts`` (answers of app.db.frontline.front_line), their lines too, in their side's colour."""
     by_series: dict[str, list[Mapping[str, Any]]] = {}
     for feature in features:
         by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
@@ -72,6 +73,11 @@ def snapshot_scene(base: maps.BaseMap, day: date, features: Sequence[Mapping[str
         stale = ", stale" if p.get("stale") else ""
         layers.append(Layer([shapely.geometry.shape(f["geometry"]) for f in group], style,
                             f"{title}: {p['observed_on']}{stale}, {km2:,.1f} km²"))
+    for front in fronts:
+        if front["geojson"]:
+            colour = sides[front["side"]].color if front["side"] in sides else maps.GREY
+            label = f"front line of {front['title']}: {front['observed_on']}, {front['length_km']:,.1f} km"
+            layers.append(Layer([shapely.from_geojson(front["geojson"])], {"color": colour, "weight": 4}, label))
     return _scene(base, f"Control on {day.isoformat()}", footer, "series: observed, km²", layers)
 
 

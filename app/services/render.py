@@ -251,6 +251,9 @@ def _legend(ax: Any, scene: Scene) -> None:
         style = layer.style
         colour = style.get("fillColor", style.get("color", "#333"))
         width = float(style.get("weight", 1.5)) * 0.75
+        if all(shape.geom_type in ("LineString", "MultiLineString") for shape in layer.shapes):
+            handles.append(Line2D([], [], color=colour, linewidth=width, label=layer.label))
+            continue
         handles.append(Patch(facecolor=to_rgba(colour, float(style.get("fillOpacity", 0.2))),
                              edgecolor=style.get("color", colour), linewidth=width,
                              linestyle=_dashes(style.get("dashArray"), width), label=layer.label))

@@ -137,3 +137,12 @@ def test_a_browser_on_another_site_may_read_the_frame_days(client: TestClient, s
     assert response.status_code == 200
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"frontline-days", "frontline-frames"} <= exposed
+
+
+def test_the_png_draws_the_front_lines_asked(client: TestClient, seeded: Connection) -> None:
+    size = {"width": "800", "height": "500"}
+    plain = np.asarray(picture(client, "snapshot", **size).convert("RGB"), dtype=int)
+    fronted = np.asarray(picture(client, "snapshot", front=SYRSKYI_EXAMPLE, **size).convert("RGB"), dtype=int)
+    assert (np.abs(fronted - plain).sum(axis=2) > 30).mean() > 0.001  # the line and its legend entry
+    bad = client.get("/maps/snapshot", params={**PAGES["snapshot"], "f": "png", "front": "nobody/UA/claimed/x"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "front"
