@@ -96,11 +96,18 @@ def footer(request: Request, conn: Connection, sources: Iterable[str]) -> images
 
 def share_of(request: Request, conn: Connection, title: str, shown: Iterable[cite.Shown], sources: Iterable[str],
              embed: bool) -> maps.Share:
-    """The page's share and cite panel: its permalink pinned, what it shows, who to credit."""
+    """The page's share and cite panel: its permalink pinned, what it shows, who to credit, and its downloads
+    (the PNG of this view; for the timeline, its GIF and MP4), pinned too."""
     pinned, at_version = pin(request, conn)
-    citation = cite.Citation(title, permalink(request, pinned, drop={"embed"}), pinned, at_version,
-                             list(shown), maplayers.attributions(conn, sources))
-    return maps.Share(citation, embed, datetime.now(UTC).date())
+    link = permalink(request, pinned, drop={"embed"})
+    citation = cite.Citation(title, link, pinned, at_version, list(shown), maplayers.attributions(conn, sources))
+    if request.url.path == request.url_for("timeline").path:
+        animated = permalink(request, pinned, drop={"embed", "day", "interval_ms", "tiles"})
+        path = request.url.path
+        downloads = [(kind.upper(), animated.replace(path + "?", f"{path}.{kind}?", 1)) for kind in ("gif", "mp4")]
+    else:
+        downloads = [("PNG, 1600 × 1000", permalink(request, pinned, drop={"embed", "tiles"}) + "&f=png")]
+    return maps.Share(citation, embed, datetime.now(UTC).date(), downloads)
 
 
 def _titled(case: dict[str, Any] | None, what: str) -> str:

@@ -231,6 +231,7 @@ class Share:
     citation: cite.Citation
     embed: bool
     built: date
+    downloads: Sequence[tuple[str, str]] = ()  # (label, URL): the view as an image or an animation
 
 
 def share_panel(share: Share) -> str:
@@ -238,6 +239,7 @@ def share_panel(share: Share) -> str:
     iframe = (f'<iframe src="{html.escape(_embedded(share.citation.permalink))}" width="800" height="500" '
               f'style="border:0" title="{html.escape(share.citation.title)}" loading="lazy"></iframe>')
     return _render("map_share.html", citation=share.citation, iframe=iframe, accessed=share.built.isoformat(),
+                   downloads=share.downloads,
                    bibtex=cite.bibtex(share.citation, share.built),
                    csl=orjson.dumps(cite.csl_json(share.citation, share.built), option=orjson.OPT_INDENT_2).decode())
 

@@ -148,3 +148,17 @@ def test_cite_a_view_without_known_at_says_it_is_not_pinned(client: TestClient) 
 def test_cite_only_this_api(client: TestClient, url: str) -> None:
     response = client.get("/cite", params={"url": url})
     assert response.status_code == 400 and response.json()["parameter"] == "url"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_the_share_panel_downloads_the_view(client: TestClient, seeded: Connection, name: str) -> None:
+    """Each page links to itself as a PNG (the timeline: as GIF and MP4), pinned like the permalink."""
+    page = client.get(f"/maps/{name}", params=PAGES[name]).text
+    links = [html.unescape(u) for u in re.findall(r"<a href='([^']+)' download>", page)]
+    expected = {"gif": "image/gif", "mp4": "video/mp4"} if name == "timeline" else {"png": "image/png"}
+    assert len(links) == len(expected)
+    for link, media in zip(links, expected.values(), strict=True):
+        assert "known_at=" in link
+        response = client.get(link.split("testserver", 1)[1])
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == media
