@@ -102,11 +102,10 @@ def share_of(request: Request, conn: Connection, title: str, shown: Iterable[cit
     link = permalink(request, pinned, drop={"embed"})
     citation = cite.Citation(title, link, pinned, at_version, list(shown), maplayers.attributions(conn, sources))
     if request.url.path == request.url_for("timeline").path:
-        animated = permalink(request, pinned, drop={"embed", "day", "interval_ms", "tiles"})
-        path = request.url.path
-        downloads = [(kind.upper(), animated.replace(path + "?", f"{path}.{kind}?", 1)) for kind in ("gif", "mp4")]
+        downloads = [(kind.upper(), permalink(request, pinned, drop={"embed", "day", "interval_ms", "tiles"},
+                                              path=f"{request.url.path}.{kind}")) for kind in ("gif", "mp4")]
     else:
-        downloads = [("PNG, 1600 × 1000", permalink(request, pinned, drop={"embed", "tiles"}) + "&f=png")]
+        downloads = [("PNG, 1600 × 1000", permalink(request, pinned, drop={"embed", "tiles"}, extra={"f": "png"}))]
     return maps.Share(citation, embed, datetime.now(UTC).date(), downloads)
 
 
@@ -114,12 +113,13 @@ def _titled(case: dict[str, Any] | None, what: str) -> str:
     return f"Frontline map: {what} ({case['title'] if case else 'every claim, uncut'})"
 
 
-def permalink(request: Request, known_at: str | None, drop: Iterable[str] = ()) -> str:
-    """This URL with `known_at` pinned (kept when given), less the ``drop`` parameters."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in {"known_at", *drop}]
-    if known_at:
-        query.append(("known_at", known_at))
-    return str(request.url.replace(query=urlencode(query)))
+def permalink(request: Request, known_at: str | None, drop: Iterable[str] = (), extra: Mapping[str, str] | None = None,
+              path: str | None = None) -> str:
+    """This URL (or another ``path``) with `known_at` pinned (kept when given), less the ``drop`` parameters and
+    with the ``extra`` ones."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in {"known_at", *drop, *(extra or {})}]
+    query += [*(extra or {}).items(), *([("known_at", known_at)] if known_at else [])]
+    return str(request.url.replace(path=path or request.url.path, query=urlencode(query)))
 
 
 def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:
