@@ -803,3 +803,14 @@ def copy_of_geodata(settings: Settings, tmp_path: Path) -> Path:
         if path.is_file():
             (edited / path.name).write_bytes(path.read_bytes())
     return edited
+
+
+def correct_syrskyi_example(conn: Connection) -> None:
+    """Correct the seed's Syrskyi example of 2024-08-20 to a small disc at Sudzha, recorded a day after the test's
+    transaction began (its now() is fixed, and every seeded row carries it): a later version of the claim."""
+    later = conn.execute(text("SELECT now() + interval '1 day'")).scalar_one()
+    conn.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
+                 {"later": later})
+    add_control_area(conn, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
+                     layer="syrskyi", geometry=Point(*SUDZHA).buffer(0.05, quad_segs=8), content_hash="c",
+                     recorded_at=later)

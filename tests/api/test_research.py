@@ -26,6 +26,7 @@ from tests.helpers import (
     add_observations,
     around,
     case_ground,
+    correct_syrskyi_example,
     every,
     km2,
     km_from_line,
@@ -61,13 +62,7 @@ def test_control_takes_each_series_latest_observation_with_its_age(client: TestC
 
 def test_control_known_at_answers_with_what_was_known_then(seeded: Connection, client: TestClient) -> None:
     before = seeded.execute(text("SELECT clock_timestamp()")).scalar_one()  # the seed was recorded just before
-    # A correction of the 2024-08-20 claim, recorded later (now()+1 day, as the transaction's now() is fixed).
-    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
-    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
-                   {"later": later})
-    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
-                     layer="syrskyi", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
-                     content_hash="c", recorded_at=later)
+    correct_syrskyi_example(seeded)  # a correction of the 2024-08-20 claim, recorded a day later
     corrected_at = seeded.execute(text("SELECT now() + interval '2 days'")).scalar_one()
 
     def area(known_at) -> float:  # type: ignore[no-untyped-def]

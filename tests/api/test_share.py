@@ -10,11 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import Point
 from sqlalchemy import Connection, text
 
 from app.services import cite
-from tests.helpers import SYRSKYI_EXAMPLE, add_control_area
+from tests.helpers import SYRSKYI_EXAMPLE, correct_syrskyi_example
 
 VERSIONED = ("control_areas", "places", "lines", "regions", "events", "reported_figures")
 PAGES = {
@@ -71,13 +70,7 @@ def test_a_pinned_permalink_shows_the_old_version_after_a_correction(client: Tes
     url = "/maps/snapshot?date=2024-08-20&source=example"
     permalink = panel(client.get(url).text)["permalink"]
     before = syrskyi_km2(url)
-    # A correction recorded later (the test's transaction has one now(): the correction is dated a day on).
-    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
-    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
-                   {"later": later})
-    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
-                     layer="syrskyi", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
-                     content_hash="c", recorded_at=later)
+    correct_syrskyi_example(seeded)  # a correction, recorded a day later
     assert syrskyi_km2(url) != before  # the page as it is now shows the correction
     assert syrskyi_km2(permalink.split("testserver", 1)[1]) == before  # the pinned link does not
     assert panel(client.get(url).text)["permalink"] != permalink  # and a new pin for the new data
@@ -125,12 +118,7 @@ def test_cite_any_figure_with_a_pinned_permalink(client: TestClient, seeded: Con
     assert "title = {Syrskyi's claim, as drawn}" in body["bibtex"] and body["csl"]["URL"] == body["permalink"]
     assert "Illustrative shapes by Frontline" in body["csl"]["note"]  # the series' source is credited
     before = client.get(body["permalink"]).json()["rows"][0]["area_km2"]
-    later = seeded.execute(text("SELECT now() + interval '1 day'")).scalar_one()
-    seeded.execute(text("UPDATE control_areas SET superseded_at = :later WHERE key = 'syrskyi-ua-held-2024-08-20'"),
-                   {"later": later})
-    add_control_area(seeded, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
-                     layer="syrskyi", geometry=Point(35.27, 51.19).buffer(0.05, quad_segs=8),
-                     content_hash="c", recorded_at=later)
+    correct_syrskyi_example(seeded)
     assert client.get(figure).json()["rows"][0]["area_km2"] != before
     assert client.get(body["permalink"]).json()["rows"][0]["area_km2"] == before
 
