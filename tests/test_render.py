@@ -48,3 +48,15 @@ def test_the_scale_bar_is_geodesic() -> None:
     west = render.TO_LONLAT.transform(black.get_x(), y)
     east = render.TO_LONLAT.transform(white.get_x() + white.get_width(), y)
     assert render.GEOD.inv(*west, east[0], west[1])[2] / 1000 == pytest.approx(km, rel=0.005)
+
+
+def test_bounds_are_shown_whole_at_the_images_aspect() -> None:
+    """With bounds, the view holds the whole box (widened on one side to the image's aspect), centred on it."""
+    box_ = (35.0, 51.0, 35.6, 51.4)
+    scene = render.Scene(**{**SCENE.__dict__, "bounds": box_})
+    xmin, xmax, ymin, ymax = render._extent(scene, 800, 500)
+    (x0, x1), (y0, y1) = render.TO_MERCATOR.transform([box_[0], box_[2]], [box_[1], box_[3]])
+    assert xmin <= x0 < x1 <= xmax and ymin <= y0 < y1 <= ymax
+    assert (xmax - xmin) / (ymax - ymin) == pytest.approx(800 / 500)
+    assert min(x0 - xmin, ymax - y1) == pytest.approx(0, abs=1e-6)  # tight on the limiting side
+    assert (xmin + xmax) / 2 == pytest.approx((x0 + x1) / 2) and (ymin + ymax) / 2 == pytest.approx((y0 + y1) / 2)

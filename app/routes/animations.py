@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from app.db import asof, maplayers
 from app.deps import FiltersDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
 from app.params import DayRange, check_known_parameters
-from app.routes.maps import MAP_PARAMETERS, CaseDep, base_layers, footer, tolerance_of
+from app.routes.maps import MAP_PARAMETERS, CaseDep, ViewBox, base_layers, footer, tolerance_of, view_box
 from app.services import images, render
 
 router = APIRouter(tags=["maps"])
@@ -32,7 +32,7 @@ MAX_FRAMES = 400
 MAX_ANIMATION_PIXELS = 160_000_000  # frames × width × height: about half a minute of drawing on one core
 FRAME_SIMPLIFY_M = 150  # a frame's outlines: the middle display band (a pixel is ~200 m at the case's zoom)
 MEDIA = {"gif": "image/gif", "mp4": "video/mp4"}
-PARAMETERS = {"start", "end", "step", "fps", "width", "height", "dpi"} | MAP_PARAMETERS
+PARAMETERS = {"start", "end", "step", "fps", "width", "height", "dpi", "bbox"} | MAP_PARAMETERS
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Frames:
     width: int
     height: int
     dpi: int
+    bbox: tuple[float, float, float, float] | None = None
 
 
 def frames_asked(
@@ -54,11 +55,12 @@ def frames_asked(
     width: Annotated[int, Query(ge=200, le=3000, description="Frame width, pixels.")] = 960,
     height: Annotated[int, Query(ge=200, le=3000, description="Frame height, pixels.")] = 600,
     dpi: Annotated[int, Query(ge=50, le=300, description="Size of text and lines.")] = 100,
+    bbox: ViewBox = None,
 ) -> Frames:
     """The animation's parameters; an unknown step is a 400."""
     if step is not None and step not in asof.STEPS:
         raise InvalidParameter(f"step: '{step}' is not one of {', '.join(asof.STEPS)}", parameter="step")
-    return Frames(step, fps, width, height, dpi)
+    return Frames(step, fps, width, height, dpi, view_box(bbox))
 
 
 FramesDep = Annotated[Frames, Depends(frames_asked)]
@@ -83,7 +85,7 @@ def timeline_gif(request: Request, filters: FiltersDep, span: OptionalStartEndDe
 def timeline_mp4(request: Request, filters: FiltersDep, span: OptionalStartEndDep, case: CaseDep,
                  asked: FramesDep) -> Response:
     """As /maps/timeline.gif, as H.264 video (yuv420p: sizes are rounded down to even numbers)."""
-    even = Frames(asked.step, asked.fps, asked.width - asked.width % 2, asked.height - asked.height % 2, asked.dpi)
+    even = replace(asked, width=asked.width - asked.width % 2, height=asked.height - asked.height % 2)
     return _animation(request, "mp4", filters, span, case, even)
 
 
@@ -94,7 +96,8 @@ def _animation(request: Request, kind: str, filters: asof.Filters, span: DayRang
     def build(conn: Connection) -> Cached:
         days = _days(conn, span, asked.step, filters)
         _check_bounds(days, asked)
-        drawn = render.frames(_scenes(request, conn, days, filters, case), asked.width, asked.height, asked.dpi)
+        scenes = (replace(scene, bounds=asked.bbox) for scene in _scenes(request, conn, days, filters, case))
+        drawn = render.frames(scenes, asked.width, asked.height, asked.dpi)
         listed = ",".join(d.isoformat() for d in days)
         if kind == "gif":
             body = render.gif(list(drawn), asked.fps, comment=f"Frontline timeline; days: {listed}")

@@ -30,7 +30,7 @@ from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
 from app.formats import HTML, PNG, output_format
-from app.params import DAY, INSTANT, check_known_parameters, parse_day, parse_instant, parse_list
+from app.params import DAY, INSTANT, check_known_parameters, parse_bbox, parse_day, parse_instant, parse_list
 from app.services import cite, images, maps, render, settlements
 from app.settings import Settings
 
@@ -56,6 +56,22 @@ class ImageAsk:
     width: int
     height: int
     dpi: int
+    bbox: tuple[float, float, float, float] | None = None
+
+
+ViewBox = Annotated[str | None, Query(description=(
+    "minlon,minlat,maxlon,maxlat: the image shows this box whole (widened on one side to its aspect) instead of "
+    "the case's view."), examples=["34.9,51.0,35.7,51.45"])]
+
+
+def view_box(bbox: str | None) -> tuple[float, float, float, float] | None:
+    """An image's `bbox`, parsed; a box without area is a 400."""
+    if bbox is None:
+        return None
+    west, south, east, north = parse_bbox(bbox)
+    if west == east or south == north:
+        raise InvalidParameter(f"bbox: '{bbox}' has no area", parameter="bbox")
+    return west, south, east, north
 
 
 def image_ask(
@@ -64,16 +80,17 @@ def image_ask(
     height: Annotated[int, Query(ge=200, le=6000, description="PNG height, pixels.")] = 1000,
     dpi: Annotated[int, Query(ge=50, le=600, description=(
         "PNG resolution: the size of text and lines (the pixel size is width × height)."))] = 150,
+    bbox: ViewBox = None,
 ) -> ImageAsk:
-    """`f=png` and its size; a 400 past MAX_PIXELS."""
+    """`f=png`, its size and view; a 400 past MAX_PIXELS."""
     if width * height > MAX_PIXELS:
         raise InvalidParameter(f"width × height: at most {MAX_PIXELS:,} pixels ({width} × {height} asked)",
                                parameter="width")
-    return ImageAsk(f, width, height, dpi)
+    return ImageAsk(f, width, height, dpi, view_box(bbox))
 
 
 ImageDep = Annotated[ImageAsk, Depends(image_ask)]
-IMAGE_PARAMETERS = {"f", "width", "height", "dpi"}
+IMAGE_PARAMETERS = {"f", "width", "height", "dpi", "bbox"}
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}, PNG: {}}}}
 
 
@@ -123,8 +140,8 @@ def permalink(request: Request, known_at: str | None, drop: Iterable[str] = (), 
 
 
 def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:
-    """The scene drawn as asked, as a cacheable PNG body."""
-    return Cached(render.png(scene, ask.width, ask.height, ask.dpi), PNG)
+    """The scene drawn as asked (its view, when given), as a cacheable PNG body."""
+    return Cached(render.png(replace(scene, bounds=ask.bbox), ask.width, ask.height, ask.dpi), PNG)
 
 
 def map_case(conn: ConnDep, case: Annotated[str | None, Query(description=(

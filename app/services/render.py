@@ -34,6 +34,7 @@ GEOD = Geod(ellps="WGS84")
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 TO_LONLAT = Transformer.from_crs(3857, 4326, always_xy=True)
 MERCATOR_M_PER_PX_Z0 = 156543.03392804097  # Web Mercator metres per 256-px-tile pixel at zoom 0
+MAX_LAT = 85.0  # Web Mercator's reach
 REFERENCE_WIDTH_PX = 1400  # the browser width the web pages' view (centre and zoom) is meant for
 REGION_STYLE: dict[str, Any] = {"color": "#6b6b6b", "weight": 1, "fillColor": "#f3efe6", "fillOpacity": 0.7}
 LINE_STYLE: dict[str, Any] = {"color": "#1f1f1f", "weight": 2.5, "dashArray": "10 4 2 4", "fillOpacity": 0}
@@ -67,6 +68,7 @@ class Scene:
     legend_title: str = ""
     attribution: str = ""
     provenance: str = ""
+    bounds: tuple[float, float, float, float] | None = None  # lon/lat: shown whole instead of centre and zoom
 
 
 def png(scene: Scene, width: int, height: int, dpi: int) -> bytes:
@@ -178,7 +180,7 @@ def _areas(scene: Scene, figure: Figure, ax: Any) -> None:
 def _over(scene: Scene, figure: Figure, ax: Any) -> None:
     _draw(ax, scene.lines, LINE_STYLE)
     _places(ax, scene.places)
-    _scale_bar(ax, scene.centre, (*ax.get_xlim(), *ax.get_ylim()))
+    _scale_bar(ax, (*ax.get_xlim(), *ax.get_ylim()))
     _north_arrow(ax)
     footer = ax.get_position().y0
     figure.text(0.006, footer * 0.95, f"{scene.attribution}\n{scene.provenance}", fontsize=FOOTER_PT, va="top",
@@ -191,9 +193,16 @@ def _labels(scene: Scene, figure: Figure, ax: Any) -> None:
 
 
 def _extent(scene: Scene, width: float, height: float) -> tuple[float, float, float, float]:
-    """The web page's view (centre and zoom at REFERENCE_WIDTH_PX) in Web Mercator metres, at this aspect."""
-    x, y = TO_MERCATOR.transform(*scene.centre)
-    span_x = REFERENCE_WIDTH_PX * MERCATOR_M_PER_PX_Z0 / 2 ** scene.zoom
+    """The view in Web Mercator metres at this aspect: the scene's bounds whole (widened on one side to the
+    aspect), or else the web page's view (centre and zoom at REFERENCE_WIDTH_PX)."""
+    if scene.bounds is not None:
+        west, south, east, north = scene.bounds
+        (x0, x1), (y0, y1) = TO_MERCATOR.transform([west, east], [max(south, -MAX_LAT), min(north, MAX_LAT)])
+        x, y = (x0 + x1) / 2, (y0 + y1) / 2
+        span_x = max(x1 - x0, (y1 - y0) * width / height)
+    else:
+        x, y = TO_MERCATOR.transform(*scene.centre)
+        span_x = REFERENCE_WIDTH_PX * MERCATOR_M_PER_PX_Z0 / 2 ** scene.zoom
     span_y = span_x * height / width
     return x - span_x / 2, x + span_x / 2, y - span_y / 2, y + span_y / 2
 
@@ -264,10 +273,10 @@ def _legend(ax: Any, scene: Scene) -> None:
     legend.set_zorder(10)
 
 
-def _scale_bar(ax: Any, centre: tuple[float, float], extent: tuple[float, float, float, float]) -> None:
+def _scale_bar(ax: Any, extent: tuple[float, float, float, float]) -> None:
     """A bar of a round number of km, about a sixth of the map's width, true at the centre's latitude."""
-    lon, lat = centre
     xmin, xmax, ymin, ymax = extent
+    lon, lat = _lonlat((xmin + xmax) / 2, (ymin + ymax) / 2)
     km_per_unit = GEOD.inv(*_lonlat(xmin, (ymin + ymax) / 2), *_lonlat(xmax, (ymin + ymax) / 2))[2] / 1000 / (
         xmax - xmin)
     target = (xmax - xmin) * km_per_unit / 6

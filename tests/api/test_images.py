@@ -146,3 +146,15 @@ def test_the_png_draws_the_front_lines_asked(client: TestClient, seeded: Connect
     assert (np.abs(fronted - plain).sum(axis=2) > 30).mean() > 0.001  # the line and its legend entry
     bad = client.get("/maps/snapshot", params={**PAGES["snapshot"], "f": "png", "front": "nobody/UA/claimed/x"})
     assert bad.status_code == 400 and bad.json()["parameter"] == "front"
+
+
+def test_a_bbox_frames_the_image(client: TestClient, seeded: Connection) -> None:
+    size = {"width": "600", "height": "400"}
+    default = np.asarray(picture(client, "snapshot", **size).convert("RGB"), dtype=int)
+    framed = np.asarray(picture(client, "snapshot", bbox="35.0,51.0,35.6,51.4", **size).convert("RGB"), dtype=int)
+    assert (np.abs(framed - default).sum(axis=2) > 30).mean() > 0.05  # another view (the same: 0)
+    gif = client.get("/maps/timeline.gif", params={"source": "example", "bbox": "35.0,51.0,35.6,51.4", **size})
+    assert gif.status_code == 200
+    for bad in ("35,51,35,51.4", "35,51,36", "35,95,36,96"):
+        response = client.get("/maps/snapshot", params={**PAGES["snapshot"], "f": "png", "bbox": bad})
+        assert response.status_code == 400 and response.json()["parameter"] == "bbox", bad
