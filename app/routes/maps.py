@@ -266,15 +266,16 @@ def snapshot(
     return cached_response(request, build)
 
 
-def _fronts(request: Request, day: date, case: dict[str, Any] | None, drawn: Sequence[Mapping[str, Any]],
+def _fronts(request: Request, day: date | str, case: dict[str, Any] | None, drawn: Sequence[Mapping[str, Any]],
             shown: set[str], suffix: str = "", dashed: bool = False) -> list[dict[str, Any]]:
     """A front-line layer for each series drawn with a side (``series``, ``series_title``, ``side``): its
-    /frontline URL on the day, cut to the case; ``suffix`` ends its name, ``dashed`` draws it dashed."""
+    /frontline URL on the day (the timeline's: "__DAY__", set as its slider moves), cut to the case; ``suffix``
+    ends its name, ``dashed`` draws it dashed."""
     url = request.url_for("frontline").path
     fronts = {}
     for p in drawn:
         if p.get("side") and p["series"] not in fronts:
-            query = {"date": day.isoformat(), "series": p["series"], **({"case": case["key"]} if case else {})}
+            query = {"date": str(day), "series": p["series"], **({"case": case["key"]} if case else {})}
             fronts[p["series"]] = {"series": p["series"], "title": p["series_title"] + suffix, "side": p["side"],
                                    "url": f"{url}?{urlencode(query)}", "shown": p["series"] in shown,
                                    "dashed": dashed}
@@ -311,8 +312,12 @@ def timeline(
         tolerance = tolerance_of(request, simplify)
         span_title = f"timeline {days[0].isoformat()} to {days[-1].isoformat()}" if days else "timeline"
         share = share_of(request, conn, _titled(case, span_title), [], [], embed)
+        drawn = [{"series": r["id"], "series_title": r["title"], "side": r["side"]}
+                 for r in catalog.series_rows(conn, filters) if r["side"] and days and r["first_observed"]
+                 and r["first_observed"] <= days[-1] and (r["preferred"] or filters.series)]
         page = maps.timeline_page(_assets(request), base_layers(request, conn, None, tolerance, filters, case), days,
-                                  shown, config, maplayers.side_styles(conn), share)
+                                  shown, config, maplayers.side_styles(conn), share,
+                                  _fronts(request, "__DAY__", case, drawn, set()))
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

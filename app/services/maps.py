@@ -294,10 +294,14 @@ def front_script(m: folium.Map, control: str, fronts: Sequence[Mapping[str, Any]
                  sides: Mapping[str, SideStyle]) -> str:
     """The script that adds a toggleable front-line layer per series (``series``, ``title``, ``side``,
     ``url`` of its /frontline GeoJSON, ``shown``), in its side's colour."""
-    specs = [{"title": f["title"], "url": f["url"], "shown": f["shown"],
-              "colour": sides[f["side"]].color if f["side"] in sides else GREY, "dashed": f.get("dashed", False)}
-             for f in fronts]
+    specs = front_specs(fronts, sides)
     return f"frontline.frontLines({m.get_name()}, {control}, {script_json(specs)});" if specs else ""
+
+
+def front_specs(fronts: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle]) -> list[dict[str, Any]]:
+    """What maps.js needs of each front-line layer: title, URL, shown, colour (its side's), dashed."""
+    return [{"title": f["title"], "url": f["url"], "shown": f["shown"], "dashed": f.get("dashed", False),
+             "colour": sides[f["side"]].color if f["side"] in sides else GREY} for f in fronts]
 
 
 def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
@@ -341,12 +345,15 @@ def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[d
 
 
 def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,
-                  config: Mapping[str, Any], sides: Mapping[str, SideStyle], share: Share | None = None) -> str:
-    """A slider over the days with data; each day's claims are fetched from /control as the slider moves."""
+                  config: Mapping[str, Any], sides: Mapping[str, SideStyle], share: Share | None = None,
+                  fronts: Sequence[Mapping[str, Any]] = ()) -> str:
+    """A slider over the days with data; each day's claims are fetched from /control as the slider moves, and
+    each switched-on front line (``fronts``, URLs with __DAY__) from /frontline."""
     m = new_map(assets, base, _page_title(base, "timeline"))
     if config.get("tileTemplate"):
         m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
     settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
+                "fronts": front_specs(fronts, sides),
                 "styles": STATUS_STYLE, "staleStyle": STALE_STYLE, "grey": GREY,
                 "sides": {c: s.color for c, s in sides.items()},
                 "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}

@@ -84,6 +84,7 @@ var frontline = (function () {
      each claim series gets its own toggleable layer in the page's layer control. */
   function timeline(map, control, config) {
     var groups = {};
+    var fronts = frontLines(map, control, config.fronts || []);
     var days = config.days;
     var dayLabel = document.getElementById("fl-day");
     var areas = document.getElementById("fl-areas");
@@ -118,6 +119,7 @@ var frontline = (function () {
       shown = day;
       slider.value = index;
       dayLabel.textContent = day;
+      frontsOn(map, fronts, day);
       var url = new URL(window.location.href);
       url.searchParams.set("day", day);
       history.replaceState(null, "", url.pathname + url.search + url.hash);
@@ -235,10 +237,10 @@ var frontline = (function () {
     });
   }
 
-  // Front lines (GET /frontline), one overlay per claim series with a side, fetched when first shown.
+  // Front lines (GET /frontline), one overlay per claim series with a side, fetched when shown. A spec's URL may
+  // hold __DAY__: the timeline sets the day (frontsOn), and a shown line follows it.
   function frontLines(map, control, fronts) {
-    fronts.forEach(function (spec) {
-      var loaded = false;
+    return fronts.map(function (spec) {
       var layer = L.geoJSON(null, {
         style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round", dashArray: spec.dashed ? "7 7" : null },
         onEachFeature: function (f, l) {
@@ -248,13 +250,30 @@ var frontline = (function () {
           l.bindTooltip(label, { sticky: true });
         }
       });
-      layer.on("add", function () {
-        if (loaded) { return; }
-        loaded = true;
-        fetch(spec.url).then(function (r) { return r.json(); }).then(function (c) { layer.addData(c); });
-      });
+      layer.flSpec = spec;
+      layer.flUrl = spec.url.indexOf("__DAY__") < 0 ? spec.url : null;
+      layer.on("add", function () { loadFront(layer); });
       control.addOverlay(layer, "Front line: " + spec.title);
       if (spec.shown) { layer.addTo(map); }
+      return layer;
+    });
+  }
+
+  function loadFront(layer) {
+    var url = layer.flUrl;
+    if (!url || layer.flLoaded === url) { return; }
+    layer.flLoaded = url;
+    fetch(url).then(function (r) { return r.json(); }).then(function (c) {
+      if (layer.flLoaded !== url) { return; }
+      layer.clearLayers();
+      if (c.features) { layer.addData(c); }  // a day before the series' first observation: a 404, no line
+    });
+  }
+
+  function frontsOn(map, layers, day) {
+    layers.forEach(function (layer) {
+      layer.flUrl = layer.flSpec.url.replace("__DAY__", day);
+      if (map.hasLayer(layer)) { loadFront(layer); }
     });
   }
 

@@ -18,10 +18,11 @@ from playwright.sync_api import Locator, Page, expect
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
-from tests.helpers import LiveServer, Recorder, add_place, screenshot
+from tests.helpers import EXAMPLE_SERIES, LiveServer, Recorder, add_place, screenshot
 
 # The live server holds the seed alone, whose control areas are all examples: the pages ask for them.
 EXAMPLES = "source=example"
+SYRSKYI = "example/UA/claimed/syrskyi"
 SNAPSHOT_DAY = "2024-09-15"
 POPUP_DAY = "2024-08-20"  # the example drawn to Syrskyi's claimed area covers Sudzha on this day
 COMPARE = ("2024-08-20", "2024-11-20")
@@ -344,7 +345,8 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     assert not any(name.startswith("Source: ") for name in overlay_names(page))
     hidden = sorted(first_titles)[0]
     hidden_count = sum(f["properties"]["series_title"] == hidden for f in first_features)
-    page.locator(".leaflet-control-layers-overlays label", has_text=hidden).locator("input").uncheck()
+    page.locator(".leaflet-control-layers-overlays label",
+                 has_text=re.compile(rf"^\s*{re.escape(hidden)}\s*$")).locator("input").uncheck()
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first) - hidden_count)
     assert recorder.page_errors == []
 
@@ -372,6 +374,31 @@ def test_timeline_play_steps_through_the_days_and_pauses(page: Page, recorder: R
     assert f"day={paused_on}" in page.url
     expect(page.locator(PATHS)).to_have_count(base_paths(api) + control_count(api, paused_on))
     assert recorder.page_errors == []
+
+
+def test_the_timeline_front_line_follows_the_slider(page: Page, recorder: Recorder, live_server: LiveServer,
+                                                   api: httpx.Client) -> None:
+    """A front line switched on is fetched for the day shown, and again for each day the slider moves to (none
+    before the series' first observation)."""
+    days = data_days(api)
+    base = base_paths(api)
+    page.goto(f"{live_server.url}/maps/timeline?{EXAMPLES}")
+    wait_for(page, f'body[data-day-shown="{days[-1]}"]', recorder)
+    page.wait_for_load_state("networkidle")
+    toggle = page.locator(".leaflet-control-layers-overlays label", has_text=f"Front line: {EXAMPLE_SERIES[SYRSKYI]}")
+    toggle.locator("input").check()
+    expect(page.locator(PATHS)).to_have_count(base + control_count(api, days[-1]) + 1)
+    fronts = [url for url in recorder.requests if "/frontline?" in url]
+    assert len(fronts) == 1 and f"date={days[-1]}" in fronts[0] and "case=kursk-incursion" in fronts[0]
+    page.eval_on_selector("#fl-slider", "s => { s.value = '0'; s.dispatchEvent(new Event('input')); }")
+    wait_for(page, f'body[data-day-shown="{days[0]}"]', recorder)
+    page.wait_for_load_state("networkidle")
+    assert f"date={days[0]}" in [url for url in recorder.requests if "/frontline?" in url][-1]
+    syrskyi_from = next(row["first_observed"] for row in get(api, f"/series?{EXAMPLES}")["series"]
+                        if row["id"] == SYRSKYI)
+    expected = 1 if days[0] >= syrskyi_from else 0  # before its first observation: no line
+    expect(page.locator(PATHS)).to_have_count(base + control_count(api, days[0]) + expected)
+    assert recorder.page_errors == [], recorder.problems()
 
 
 # -- compare -----------------------------------------------------------------------------------------------
