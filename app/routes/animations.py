@@ -24,7 +24,8 @@ from app.db import asof, maplayers
 from app.deps import FiltersDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
 from app.params import DayRange, check_known_parameters
-from app.routes.maps import MAP_PARAMETERS, CaseDep, ViewBox, base_layers, footer, tolerance_of, view_box
+from app.routes.maps import MAP_PARAMETERS, CaseDep, base_layers, tolerance_of
+from app.routes.views import ViewBox, footer, view_box
 from app.services import images, render
 
 router = APIRouter(tags=["maps"])

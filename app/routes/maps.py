@@ -7,9 +7,9 @@ the hash), so a link is a permalink.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,15 +23,25 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection
 
 from app.cache import HEAVY, Cached, cached_response
-from app.db import asof, catalog, disagree, frontline, maplayers, reference, towns, version
+from app.db import asof, catalog, disagree, frontline, maplayers, reference, towns
 from app.db.cases import case_list
 from app.db.models import EXAMPLE
 from app.db.observed import DISPLAY_BANDS
 from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, OptionalStartEndDep
 from app.errors import InvalidParameter, NotFound
-from app.formats import HTML, PNG, output_format
-from app.params import DAY, INSTANT, check_known_parameters, parse_bbox, parse_day, parse_instant, parse_list
-from app.services import cite, images, maps, render, settlements
+from app.formats import HTML
+from app.params import DAY, INSTANT, check_known_parameters, parse_day, parse_instant, parse_list
+from app.routes.views import (
+    IMAGE_PARAMETERS,
+    PAGE_RESPONSES,
+    EmbedDep,
+    ImageDep,
+    footer,
+    png_of,
+    share_of,
+    titled,
+)
+from app.services import cite, images, maps, settlements
 from app.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -43,105 +53,6 @@ Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
 MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify", "case"}
 VECTORGRID = "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"
 NO_CASE = "none"
-
-
-MAX_PIXELS = 12_000_000  # an image's width × height
-
-
-@dataclass(frozen=True)
-class ImageAsk:
-    """What a map page is asked for: the page itself, or a PNG of it of this size."""
-
-    f: str
-    width: int
-    height: int
-    dpi: int
-    bbox: tuple[float, float, float, float] | None = None
-
-
-ViewBox = Annotated[str | None, Query(description=(
-    "minlon,minlat,maxlon,maxlat: the image shows this box whole (widened on one side to its aspect) instead of "
-    "the case's view."), examples=["34.9,51.0,35.7,51.45"])]
-
-
-def view_box(bbox: str | None) -> tuple[float, float, float, float] | None:
-    """An image's `bbox`, parsed; a box without area is a 400."""
-    if bbox is None:
-        return None
-    west, south, east, north = parse_bbox(bbox)
-    if west == east or south == north:
-        raise InvalidParameter(f"bbox: '{bbox}' has no area", parameter="bbox")
-    return west, south, east, north
-
-
-def image_ask(
-    f: Annotated[str, output_format("html", "png")],
-    width: Annotated[int, Query(ge=200, le=6000, description="PNG width, pixels.")] = 1600,
-    height: Annotated[int, Query(ge=200, le=6000, description="PNG height, pixels.")] = 1000,
-    dpi: Annotated[int, Query(ge=50, le=600, description=(
-        "PNG resolution: the size of text and lines (the pixel size is width × height)."))] = 150,
-    bbox: ViewBox = None,
-) -> ImageAsk:
-    """`f=png`, its size and view; a 400 past MAX_PIXELS."""
-    if width * height > MAX_PIXELS:
-        raise InvalidParameter(f"width × height: at most {MAX_PIXELS:,} pixels ({width} × {height} asked)",
-                               parameter="width")
-    return ImageAsk(f, width, height, dpi, view_box(bbox))
-
-
-ImageDep = Annotated[ImageAsk, Depends(image_ask)]
-IMAGE_PARAMETERS = {"f", "width", "height", "dpi", "bbox"}
-PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}, PNG: {}}}}
-
-
-EmbedDep = Annotated[bool, Query(description=(
-    "For an iframe: no chrome but the title, the legend and the attribution (the share panel gives the snippet)."))]
-
-
-def pin(request: Request, conn: Connection) -> tuple[str | None, int]:
-    """The page's `known_at`, or the latest write's time (the data as it is now); and the data version."""
-    pinned = request.query_params.get("known_at") or version.latest_write_text(conn)
-    return pinned, version.data_version(conn)
-
-
-def footer(request: Request, conn: Connection, sources: Iterable[str]) -> images.Footer:
-    """The attribution and provenance an image carries: its pin and its permalink with that known_at."""
-    pinned, at_version = pin(request, conn)
-    return images.Footer(maplayers.attributions(conn, sources), pinned, at_version,
-                         permalink(request, pinned, drop=IMAGE_PARAMETERS))
-
-
-def share_of(request: Request, conn: Connection, title: str, shown: Iterable[cite.Shown], sources: Iterable[str],
-             embed: bool) -> maps.Share:
-    """The page's share and cite panel: its permalink pinned, what it shows, who to credit, and its downloads
-    (the PNG of this view; for the timeline, its GIF and MP4), pinned too."""
-    pinned, at_version = pin(request, conn)
-    link = permalink(request, pinned, drop={"embed"})
-    citation = cite.Citation(title, link, pinned, at_version, list(shown), maplayers.attributions(conn, sources))
-    if request.url.path == request.url_for("timeline").path:
-        downloads = [(kind.upper(), permalink(request, pinned, drop={"embed", "day", "interval_ms", "tiles"},
-                                              path=f"{request.url.path}.{kind}")) for kind in ("gif", "mp4")]
-    else:
-        downloads = [("PNG, 1600 × 1000", permalink(request, pinned, drop={"embed", "tiles"}, extra={"f": "png"}))]
-    return maps.Share(citation, embed, datetime.now(UTC).date(), downloads)
-
-
-def _titled(case: dict[str, Any] | None, what: str) -> str:
-    return f"Frontline map: {what} ({case['title'] if case else 'every claim, uncut'})"
-
-
-def permalink(request: Request, known_at: str | None, drop: Iterable[str] = (), extra: Mapping[str, str] | None = None,
-              path: str | None = None) -> str:
-    """This URL (or another ``path``) with `known_at` pinned (kept when given), less the ``drop`` parameters and
-    with the ``extra`` ones."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k not in {"known_at", *drop, *(extra or {})}]
-    query += [*(extra or {}).items(), *([("known_at", known_at)] if known_at else [])]
-    return str(request.url.replace(path=path or request.url.path, query=urlencode(query)))
-
-
-def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:
-    """The scene drawn as asked (its view, when given), as a cacheable PNG body."""
-    return Cached(render.png(replace(scene, bounds=ask.bbox), ask.width, ask.height, ask.dpi), PNG)
 
 
 def map_case(conn: ConnDep, case: Annotated[str | None, Query(description=(
@@ -256,7 +167,7 @@ def snapshot(
 
         drawn = [f["properties"] for f in features]
         seen = {p["series"]: cite.Shown(p["series"], p["series_title"], p["observed_on"]) for p in drawn}
-        share = share_of(request, conn, _titled(case, f"control on {day.isoformat()}"), seen.values(),
+        share = share_of(request, conn, titled(case, f"control on {day.isoformat()}"), seen.values(),
                          {p["source"] for p in drawn}, embed)
         page = maps.snapshot_page(_assets(request), base_layers(request, conn, day, tolerance, filters, case), day,
                                   features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None,
@@ -311,7 +222,7 @@ def timeline(
                   "filters": {**_filter_params(request), **({"case": case["key"]} if case else {})}}
         tolerance = tolerance_of(request, simplify)
         span_title = f"timeline {days[0].isoformat()} to {days[-1].isoformat()}" if days else "timeline"
-        share = share_of(request, conn, _titled(case, span_title), [], [], embed)
+        share = share_of(request, conn, titled(case, span_title), [], [], embed)
         drawn = [{"series": r["id"], "series_title": r["title"], "side": r["side"]}
                  for r in catalog.series_rows(conn, filters) if r["side"] and days and r["first_observed"]
                  and r["first_observed"] <= days[-1] and (r["preferred"] or filters.series)]
@@ -349,7 +260,7 @@ def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDe
         seen = [cite.Shown(r["series"], r["title"], " and ".join(str(d) for d in (r["before_observed_on"],
                                                                                    r["after_observed_on"]) if d))
                 for r in rows]
-        share = share_of(request, conn, _titled(case, f"changes {before.isoformat()} to {after.isoformat()}"), seen,
+        share = share_of(request, conn, titled(case, f"changes {before.isoformat()} to {after.isoformat()}"), seen,
                          {r["source"] for r in rows}, embed)
         drawn = [{"series": r["series"], "series_title": r["title"], "side": r["side"]} for r in rows]
         fronts = [*_fronts(request, before, case, drawn, set(), f" on {before}", dashed=True),
@@ -401,7 +312,7 @@ def disagreement(
                                                   request, conn, {s["source"] for s in found["series"].values()}))
             return png_of(scene, image)
         both = list(found["series"].values())
-        share = share_of(request, conn, _titled(case, f"{both[0]['title']} against {both[1]['title']} on {day}"),
+        share = share_of(request, conn, titled(case, f"{both[0]['title']} against {both[1]['title']} on {day}"),
                          [cite.Shown(x["series"], x["title"], str(x["observed_on"])) for x in both],
                          {x["source"] for x in both}, embed)
         drawn = [{"series": x["series"], "series_title": x["title"], "side": x["side"]} for x in both]
