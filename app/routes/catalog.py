@@ -10,7 +10,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Cases, SeriesList, Sources, answer
+from app.answers.base import answer
+from app.answers.catalog import Cases, SeriesList, Sources
 from app.cache import HEAVY, Cached, cached_response
 from app.db import catalog
 from app.db.cases import case_list

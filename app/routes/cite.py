@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from app.answers import CitationAnswer, answer
+from app.answers.base import answer
+from app.answers.catalog import CitationAnswer
 from app.db import maplayers, version
 from app.deps import ConnDep
 from app.errors import InvalidParameter

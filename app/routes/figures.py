@@ -9,7 +9,8 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from app.answers import ReportedFigure, answer
+from app.answers.base import answer
+from app.answers.catalog import ReportedFigure
 from app.db import asof, history
 from app.db.models import figures
 from app.errors import NotFound

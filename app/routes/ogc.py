@@ -9,7 +9,8 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import CollectionInfo, Collections, answer
+from app.answers.base import answer
+from app.answers.ogc import CollectionInfo, Collections
 from app.cache import CACHE_CONTROL, Cached, cached_response, streamed_response
 from app.crs import CRS84, SUPPORTED, Crs, parse_crs
 from app.db import cql, features, history

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import PlaceControl, PlaceHistory, answer
+from app.answers.base import answer
+from app.answers.research import PlaceControl, PlaceHistory
 from app.cache import HEAVY, Cached, cached_response
 from app.db import towns
 from app.deps import FILTER_PARAMETERS, CaseDep, ConnDep, DayDep, FiltersDep

@@ -12,7 +12,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import Advance, Agreement, Area, AreaSeries, Depth, DepthSeries, Disagreement, Settlements, answer
+from app.answers.base import answer
+from app.answers.research import Advance, Agreement, Area, AreaSeries, Depth, DepthSeries, Disagreement, Settlements
 from app.cache import HEAVY, Cached, cached_response
 from app.db import agreement as agree
 from app.db import asof, depth, disagree, reference

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import Connection
 
-from app.answers import TileJson, Tileset, Tilesets, answer
+from app.answers.base import answer
+from app.answers.ogc import TileJson, Tileset, Tilesets
 from app.cache import Cached, cached_response
 from app.db import cql, features, tiles
 from app.deps import CollectionDep, FilteringDep

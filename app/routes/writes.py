@@ -18,7 +18,8 @@ from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection
 
-from app.answers import AuditPage, answer
+from app.answers.base import answer
+from app.answers.catalog import AuditPage
 from app.auth import AdminDep, WriterDep
 from app.cache import wrote
 from app.db import asof, features, history, tokens

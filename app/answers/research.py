@@ -1,33 +1,17 @@
-"""What the JSON answers contain, for the OpenAPI document.
-
-The routes build their bodies in SQL and orjson, not through these models; the models describe them, so that a
-client generator or a fuzzer (the suite runs schemathesis against them) knows the shape. Extra members are
-allowed: an answer may grow a column without breaking a client.
+"""The answers to the research questions, `/stats/*` (area, depth, settlements, disagreement, agreement, advance)
+and `/places/{place_id}/…` (control, history): first what they share, the columns that name a claim series in
+every per-series row (``SeriesColumns``) and the `from` and `to` of an answer about two days (``Span``), then one
+question at a time, its row before its answer.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from app.formats import CSV
-
-
-class Answer(BaseModel):
-    """A JSON answer: the members listed, and possibly more."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class Link(Answer):
-    """A link to a related resource."""
-
-    href: str
-    rel: str
-    type: str | None = None
-    title: str | None = None
+from app.answers.base import Answer
 
 
 class SeriesColumns(Answer):
@@ -41,49 +25,13 @@ class SeriesColumns(Answer):
     layer: str | None
 
 
-class SourceRow(Answer):
-    """A source: what it is, its terms and attribution, how many series, the days it was observed."""
+class Span(Answer):
+    """An answer about two days: `from` (a Python keyword, hence the alias) and `to`."""
 
-    slug: str
-    name: str
-    kind: str
-    affiliation: str | None
-    url: str | None
-    terms: str | None
-    attribution: str | None
-    series: int
-    first_observed: date | None
-    last_observed: date | None
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-
-class Sources(Answer):
-    """GET /sources."""
-
-    sources: list[SourceRow]
-
-
-class SeriesRow(Answer):
-    """A claim series: id (for `series=`), title, rhythm, and whether it is preferred."""
-
-    id: str
-    title: str
-    source: str
-    side: str | None
-    status: str
-    layer: str | None
-    first_observed: date | None
-    last_observed: date | None
-    observations: int | None
-    median_gap_days: float | None
-    preferred: bool
-    same_ground_as: str | None
-    notes: str | None
-
-
-class SeriesList(Answer):
-    """GET /series."""
-
-    series: list[SeriesRow]
+    from_: date = Field(alias="from")
+    to: date
 
 
 class AreaRow(SeriesColumns):
@@ -156,15 +104,6 @@ class DepthSeries(Answer):
     case: Any
     unit: str
     rows: list[DepthDayRow]
-
-
-class Span(Answer):
-    """An answer about two days: `from` (a Python keyword, hence the alias) and `to`."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    from_: date = Field(alias="from")
-    to: date
 
 
 class SettlementRow(SeriesColumns):
@@ -309,121 +248,3 @@ class PlaceHistory(Answer):
 
     place: dict[str, Any]
     rows: list[PlaceHistoryRow]
-
-
-class CollectionInfo(Answer):
-    """An OGC API – Features collection: its extent, CRSs and links."""
-
-    id: str
-    title: str
-    description: str | None
-    itemType: str
-    crs: list[str]
-    storageCrs: str
-    extent: dict[str, Any]
-    links: list[Link]
-
-
-class Collections(Answer):
-    """GET /collections."""
-
-    collections: list[CollectionInfo]
-    links: list[Link]
-
-
-class CaseRow(Answer):
-    """A case: the ground a question is about, its recipe, default view and key places."""
-
-    key: str
-    title: str
-    description: str | None
-    starts_on: date | None
-    ends_on: date | None
-    area_km2: float | None = Field(description="Geodesic area of its ground.")
-    view: dict[str, Any] | None
-    key_places: list[str]
-    territory: dict[str, Any] | None
-    recipe: dict[str, Any]
-
-
-class Cases(Answer):
-    """GET /cases (JSON; f=geojson gives the grounds as features)."""
-
-    cases: list[CaseRow]
-    default: str | None
-
-
-class ReportedFigure(Answer):
-    """GET /reported-figures/{key}: a figure a source reported, with its provenance."""
-
-    id: int
-    key: str
-    source: str
-    refers_to: date | None
-    published_on: date | None
-    side: str | None
-    region: str | None
-    metric: str
-    value: float
-    unit: str
-    status: str
-    quote: str | None
-    published_in: str | None
-    url: str | None
-    notes: str | None
-    attributes: dict[str, Any] | None
-    recorded_at: datetime
-
-
-class AuditPage(Answer):
-    """GET /admin/audit: who wrote what and when, newest first."""
-
-    entries: list[dict[str, Any]]
-    numberMatched: int
-    numberReturned: int
-
-
-class Tileset(Answer):
-    """A vector tileset (OGC API – Tiles): its grid, the tile URL template among its links."""
-
-    title: str
-    dataType: str
-    crs: str
-    tileMatrixSetURI: str
-    links: list[Link]
-
-
-class Tilesets(Answer):
-    """GET /collections/{collection_id}/tiles."""
-
-    tilesets: list[Tileset]
-    links: list[Link]
-
-
-class TileJson(Answer):
-    """TileJSON 3.0.0."""
-
-    tilejson: str
-    tiles: list[str]
-    minzoom: int
-    maxzoom: int
-    bounds: list[float]
-    vector_layers: list[dict[str, Any]]
-
-
-def answer(model: type[BaseModel], csv: bool = True) -> dict[int | str, dict[str, Any]]:
-    """The ``responses`` of a route whose 200 is ``model`` as JSON (and CSV with ``f=csv``)."""
-    return {200: {"model": model, **({"content": {CSV.split(";")[0]: {}}} if csv else {})}}
-
-
-class CitationAnswer(Answer):
-    """GET /cite: how to cite a view or a figure."""
-
-    url: str
-    permalink: str = Field(description="The view's URL, with `known_at` pinned when its route takes it.")
-    known_at: str | None
-    pinned: bool
-    data_version: int
-    retrieved: str
-    bibtex: str
-    csl: dict[str, Any] = Field(description="A CSL-JSON item (type dataset).")
