@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check app tests migrations geodata bench
+	$(BIN)/ruff check app tests migrations geodata bench scripts
 	$(BIN)/mypy app
 
 fuzz: test-deps venv ## the schemathesis property tests with many more examples per operation

@@ -202,6 +202,8 @@ class SeriesPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
+    short_title: str | None = Field(default=None, min_length=1, max_length=40, description=(
+        "At most 40 characters: the series in a map's layer list, under its source's name."))
     same_ground_as: str | None = Field(default=None, max_length=400, description=(
         "Key of the preferred series of the same source over the same ground; empty string to clear."))
     notes: str | None = Field(default=None, max_length=10_000)

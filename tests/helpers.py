@@ -814,3 +814,208 @@ def correct_syrskyi_example(conn: Connection) -> None:
     add_control_area(conn, "syrskyi-ua-held-2024-08-20", source="example", status="claimed", day="2024-08-20",
                      layer="syrskyi", geometry=Point(*SUDZHA).buffer(0.05, quad_segs=8), content_hash="c",
                      recorded_at=later)
+
+
+# -- the real archive in a live server (browser tests) -----------------------------------------------------------
+
+#: The folders of ../shared/data each shipped profile imports: the whole real archive of the Kursk case.
+SHARED_FOLDERS = {"deepstate-daily": ("deepstate",), "deepstate-raw": ("deepstate-raw",),
+                  "isw-kursk": ("isw-kursk", "isw-kursk-later")}
+
+
+def import_shared_archive(engine: Engine) -> dict[str, int]:
+    """Import every file of ../shared/data's archives with its shipped profile, as `frontline import --profile`
+    does (each file committed; series titles described); each must be imported. Returns the files per profile
+    (skips when a folder is absent)."""
+    from app.services.importer import import_paths
+
+    imported = {}
+    for profile, folders in SHARED_FOLDERS.items():
+        reports = import_paths(engine, [shared_data(folder) for folder in folders], load_profile(profile))
+        assert {r.outcome for r in reports} == {"imported"}, [(r.path.name, r.error) for r in reports if r.error][:3]
+        imported[profile] = len(reports)
+    return imported
+
+
+# -- measuring a map page in the browser (issue 22) ---------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
+#: The sizes issue 22 measures the map pages at: a laptop, and a phone held upright.
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+#: The Leaflet map of a page: the global that folium names map_<random hex>.
+LEAFLET_MAP = 'window[Object.keys(window).find(k => k.startsWith("map_"))]'
+
+# What covers the map (the `.folium-map` box): every visible element drawn over it that is not one of the map's
+# panes: Leaflet's controls (zoom, scale, attribution, the timeline's slider), and every element outside the map
+# that overlaps its box (the legend, the drawer, the empty-store note, search results; the bar or the strip if
+# they did). Each box is clipped by the ancestors that clip their content, then to the map; the covered area is
+# their union (coordinate compression), reported with each element's own share by the element it belongs to.
+_COVERAGE = """() => {
+  const map = document.querySelector(".folium-map");
+  const m = map.getBoundingClientRect();
+  const visible = e => e.checkVisibility({opacityProperty: true, visibilityProperty: true,
+                                          checkOpacity: true, checkVisibilityCSS: true});
+  function clipped(e) {
+    const r = e.getBoundingClientRect();
+    let box = {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+    for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX !== "visible" || s.overflowY !== "visible") {
+        const c = a.getBoundingClientRect();
+        box = {left: Math.max(box.left, c.left), top: Math.max(box.top, c.top),
+               right: Math.min(box.right, c.right), bottom: Math.min(box.bottom, c.bottom)};
+      }
+    }
+    box = {left: Math.max(box.left, m.left), top: Math.max(box.top, m.top),
+           right: Math.min(box.right, m.right), bottom: Math.min(box.bottom, m.bottom)};
+    return box.right > box.left && box.bottom > box.top ? box : null;
+  }
+  function owner(e) {
+    const control = e.closest(".leaflet-control");
+    let top = control;
+    if (!top) { top = e; while (top.parentElement && top.parentElement !== document.body) { top = top.parentElement; } }
+    return top.id ? "#" + top.id : "." + [...top.classList].filter(c => c !== "leaflet-control").join(".");
+  }
+  const candidates = [...map.querySelectorAll(".leaflet-control, .leaflet-control *")];
+  document.querySelectorAll("body *").forEach(e => {
+    if (!map.contains(e) && !e.contains(map)) { candidates.push(e); }
+  });
+  const boxes = [], parts = {};
+  candidates.forEach(e => {
+    if (!visible(e)) { return; }
+    const box = clipped(e);
+    if (!box) { return; }
+    boxes.push(box);
+    const key = owner(e);
+    parts[key] = (parts[key] || []).concat([box]);
+  });
+  function union(list) {
+    const xs = [...new Set(list.flatMap(b => [b.left, b.right]))].sort((a, b) => a - b);
+    const ys = [...new Set(list.flatMap(b => [b.top, b.bottom]))].sort((a, b) => a - b);
+    let area = 0;
+    for (let i = 0; i + 1 < xs.length; i++) {
+      for (let j = 0; j + 1 < ys.length; j++) {
+        const x = (xs[i] + xs[i + 1]) / 2, y = (ys[j] + ys[j + 1]) / 2;
+        if (list.some(b => b.left <= x && x <= b.right && b.top <= y && y <= b.bottom)) {
+          area += (xs[i + 1] - xs[i]) * (ys[j + 1] - ys[j]);
+        }
+      }
+    }
+    return area;
+  }
+  const total = m.width * m.height;
+  const shares = Object.fromEntries(Object.entries(parts).map(([k, list]) => [k, union(list) / total]));
+  return {map: {left: m.left, top: m.top, right: m.right, bottom: m.bottom}, fraction: union(boxes) / total,
+          parts: shares};
+}"""
+
+# Every visible settlement label on the map, and what it overlaps that it must not: another visible label, another
+# settlement's marker, a drawn front line (a segment of a /frontline layer crossing its box).
+_LABELS = """() => {
+  const map = __MAP__;
+  const m = map.getContainer().getBoundingClientRect();
+  const markers = [], labels = [], segments = [];
+  map.eachLayer(l => {
+    if (l instanceof L.CircleMarker && l.getTooltip && l.getTooltip()) {
+      const c = map.latLngToContainerPoint(l.getLatLng()), r = l.getRadius();
+      markers.push({layer: l, left: m.left + c.x - r, top: m.top + c.y - r, right: m.left + c.x + r,
+                    bottom: m.top + c.y + r});
+      const e = l.getTooltip().getElement();
+      const b = e && e.getBoundingClientRect();
+      if (b && e.checkVisibility({visibilityProperty: true, checkVisibilityCSS: true}) &&
+          b.right > m.left && b.left < m.right && b.bottom > m.top && b.top < m.bottom) {
+        labels.push({layer: l, name: e.textContent, left: b.left, top: b.top, right: b.right, bottom: b.bottom});
+      }
+    }
+    if (l.flFront && l.eachLayer) {
+      l.eachLayer(f => {
+        let parts = f.getLatLngs ? f.getLatLngs() : [];
+        if (parts.length && !Array.isArray(parts[0])) { parts = [parts]; }
+        parts.forEach(part => part.forEach((p, i) => {
+          if (i === 0) { return; }
+          const a = map.latLngToContainerPoint(part[i - 1]), b = map.latLngToContainerPoint(p);
+          segments.push([m.left + a.x, m.top + a.y, m.left + b.x, m.top + b.y]);
+        }));
+      });
+    }
+  });
+  const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const side = (ax, ay, bx, by, cx, cy) => Math.sign((bx - ax) * (cy - ay) - (by - ay) * (cx - ax));
+  function crosses(s, b) {
+    const inside = (x, y) => b.left < x && x < b.right && b.top < y && y < b.bottom;
+    if (inside(s[0], s[1]) || inside(s[2], s[3])) { return true; }
+    const edges = [[b.left, b.top, b.right, b.top], [b.right, b.top, b.right, b.bottom],
+                   [b.right, b.bottom, b.left, b.bottom], [b.left, b.bottom, b.left, b.top]];
+    const apart = (p, q) => side(p[0], p[1], p[2], p[3], q[0], q[1]) * side(p[0], p[1], p[2], p[3], q[2], q[3]) < 0;
+    return edges.some(e => apart(s, e) && apart(e, s));
+  }
+  const problems = [];
+  labels.forEach((a, i) => {
+    labels.slice(i + 1).forEach(b => {
+      if (meet(a, b)) { problems.push(`${a.name} overlaps the label ${b.name}`); }
+    });
+    markers.forEach(d => {
+      if (d.layer !== a.layer && meet(a, d)) {
+        problems.push(`${a.name} overlaps the marker of ${d.layer.getTooltip().getElement().textContent}`);
+      }
+    });
+    if (segments.some(s => crosses(s, a))) { problems.push(`${a.name} is drawn over a front line`); }
+  });
+  return {zoom: map.getZoom(), shown: labels.map(l => l.name), fronts: segments.length, problems: problems};
+}""".replace("__MAP__", LEAFLET_MAP)
+
+# Zoom the map (no animation; asked again each frame, as Leaflet ignores it while a zoom animation runs), then wait
+# for the labels' declutter, which runs in the frame after `zoomend`.
+_ZOOM_TO = """async (zoom) => {
+  const map = __MAP__;
+  const frame = () => new Promise(resolve => requestAnimationFrame(resolve));
+  for (let i = 0; i < 120 && map.getZoom() !== zoom; i++) {
+    map.setZoom(zoom, {animate: false});
+    await frame();
+  }
+  await frame();
+  await frame();
+  return map.getZoom();
+}""".replace("__MAP__", LEAFLET_MAP)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a map page's map is covered by what is drawn over it: the union's fraction of the map's box,
+    each covering element's own fraction (by its top-level element or Leaflet control), and the map's box."""
+
+    fraction: float
+    parts: dict[str, float]
+    map_box: dict[str, float]
+
+    def __str__(self) -> str:
+        shares = ", ".join(f"{name} {share:.1%}" for name, share in sorted(self.parts.items(), key=lambda p: -p[1]))
+        return f"{self.fraction:.1%} of the map ({shares})"
+
+
+def map_coverage(page: Page) -> Coverage:
+    """What covers the map of the page as it is now (see ``_COVERAGE``)."""
+    found = page.evaluate(_COVERAGE)
+    return Coverage(found["fraction"], found["parts"], found["map"])
+
+
+def label_check(page: Page) -> dict[str, Any]:
+    """The map's visible settlement labels (``shown``), the zoom, how many front-line segments are drawn, and every
+    overlap a label must not have (``problems``: with another label, another settlement's marker, a front line)."""
+    found: dict[str, Any] = page.evaluate(_LABELS)
+    return found
+
+
+def zoom_to(page: Page, zoom: int) -> int:
+    """Zoom the page's map to ``zoom`` without animation, once its labels are decluttered; the zoom reached."""
+    return int(page.evaluate(_ZOOM_TO, zoom))
+
+
+def wait_for_front_lines(page: Page, count: int) -> None:
+    """Wait until ``count`` front-line layers (/frontline, fetched when shown) hold their line."""
+    page.wait_for_function("""(count) => { let drawn = 0;
+      __MAP__.eachLayer(l => { if (l.flFront && l.getLayers().length) { drawn += 1; } });
+      return drawn >= count; }""".replace("__MAP__", LEAFLET_MAP), arg=count)

@@ -39,7 +39,9 @@ class SeriesRow(Answer):
 
     id: str
     title: str
+    short_title: str = Field(description="At most 40 characters: the series in a map's layer list.")
     source: str
+    source_name: str
     side: str | None
     status: str
     layer: str | None
@@ -69,6 +71,8 @@ class CaseRow(Answer):
     area_km2: float | None = Field(description="Geodesic area of its ground.")
     view: dict[str, Any] | None
     key_places: list[str]
+    featured: list[str] = Field(description=(
+        "Series the case is about: its maps show them at first and offer their front lines."))
     territory: dict[str, Any] | None
     recipe: dict[str, Any]
 

@@ -215,6 +215,27 @@ class Advance(Span):
     axis: AxisAdvance | None = Field(None, description="With `axis=`: the reach along it and how it moved.")
 
 
+class PlaceFound(Answer):
+    """A place whose name or an alternative name holds the text searched."""
+
+    key: str
+    name: str
+    alt_names: list[str]
+    kind: str | None
+    population: int | None
+    region: str | None
+    lon: float
+    lat: float
+
+
+class PlaceSearch(Answer):
+    """GET /places?q=."""
+
+    q: str
+    numberReturned: int
+    rows: list[PlaceFound]
+
+
 class PlaceControlRow(SeriesColumns):
     """Who holds the place on the day, by one series, and since when."""
 

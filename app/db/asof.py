@@ -70,6 +70,16 @@ def series_title_of(side: Any, status: Any, layer: Any) -> ColumnElement[str]:
     return func.coalesce(stored, made)
 
 
+def short_title_of(side: Any, status: Any, layer: Any) -> ColumnElement[str]:
+    """A series' short title (at most 40 characters, for a map's layer list): its own, else its title without the
+    source's name before "—" or ":" and cut to 40 characters with an ellipsis."""
+    named = series.alias("short")
+    stored = select(named.c.short_title).where(named.c.key == series_key_of(side, status, layer)).scalar_subquery()
+    bare = func.regexp_replace(series_title_of(side, status, layer), "^[^—:]{1,60}(—|:) +", "")
+    cut = case((func.char_length(bare) <= 40, bare), else_=func.concat(func.left(bare, 39), "…"))
+    return func.coalesce(stored, cut)
+
+
 def series_columns(side: Any, status: Any, layer: Any) -> list[ColumnElement[Any]]:
     """The ``series`` key and ``title`` output columns of a row that joins ``sources``."""
     return [series_key_of(side, status, layer).label("series"), series_title_of(side, status, layer).label("title")]
@@ -201,6 +211,7 @@ def _control_statement(filters: Filters, band: int | None, clip: str | None) -> 
     key = series_key_of(rows.c.side_code, rows.c.status, rows.c.layer)
     properties = {
         "series": key, "series_title": series_title_of(rows.c.side_code, rows.c.status, rows.c.layer),
+        "series_short_title": short_title_of(rows.c.side_code, rows.c.status, rows.c.layer),
         "source": sources.c.slug, "side": rows.c.side_code, "status": rows.c.status, "layer": rows.c.layer,
         "observed_on": rows.c.observed_on, "age_days": age, "stale": stale(age, stats.c.median_gap_days),
         "area_km2": km(shape.c.area_km2), "ground": literal(clip, Text),

@@ -33,6 +33,7 @@ def upsert_case(conn: Connection, definition: dict[str, Any], position: int) -> 
     """Make or remake a case from its definition (geodata/cases.json)."""
     values = {k: definition.get(k) for k in ("key", "title", "description", "starts_on", "ends_on")}
     values.update(view=definition.get("view", {}), key_places=definition.get("key_places", []),
+                  featured=definition.get("featured", []),
                   territory=definition.get("territory", {}), recipe=definition["recipe"], position=position)
     row = select(recipe_geom(definition["recipe"])).scalar_subquery()
     stmt = pg_insert(cases).values(**values, geom=row)
@@ -41,10 +42,11 @@ def upsert_case(conn: Connection, definition: dict[str, Any], position: int) -> 
 
 
 def case_list(conn: Connection) -> list[dict[str, Any]]:
-    """Every case, the default first: key, title, description, days, km², view, key places, territory."""
+    """Every case, the default first: key, title, description, days, km², view, key places, featured series,
+    territory."""
     stmt = (select(cases.c.key, cases.c.title, cases.c.description, cases.c.starts_on, cases.c.ends_on,
                    cast(func.round(cast(cases.c.area_km2, Numeric), 1), Double).label("area_km2"),
-                   cases.c.view, cases.c.key_places, cases.c.territory, cases.c.recipe,
+                   cases.c.view, cases.c.key_places, cases.c.featured, cases.c.territory, cases.c.recipe,
                    func.ST_AsGeoJSON(cases.c.geom, 5).label("geojson"))
             .order_by(cases.c.position, cases.c.key))
     return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Numeric, cast, func, or_, select
 
-from app.db.asof import Filters, series_title_of
+from app.db.asof import Filters, series_title_of, short_title_of
 from app.db.models import series, sources
 from app.db.observed import observations
 from app.db.rhythm import same_series, series_stats
@@ -18,7 +18,9 @@ def series_rows(conn: Connection, filters: Filters) -> list[dict[str, Any]]:
     others = series.alias("others")
     preferred = or_(series.c.same_ground_as.is_(None), series.c.same_ground_as.not_in(select(others.c.key)))
     stmt = (select(series.c.key.label("id"), series_title_of(series.c.side_code, series.c.status, series.c.layer)
-                   .label("title"), sources.c.slug.label("source"), series.c.side_code.label("side"),
+                   .label("title"), short_title_of(series.c.side_code, series.c.status, series.c.layer)
+                   .label("short_title"), sources.c.slug.label("source"), sources.c.name.label("source_name"),
+                   series.c.side_code.label("side"),
                    series.c.status, series.c.layer, stats.c.first_observed, stats.c.last_observed,
                    stats.c.observations,
                    func.round(cast(stats.c.median_gap_days, Numeric), 1).label("median_gap_days"),

@@ -108,9 +108,13 @@ class Series(Base):
     status: Mapped[str] = mapped_column(Text)
     layer: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text, doc="From the import profile or an editor; else generated.")
+    short_title: Mapped[str | None] = mapped_column(Text, doc=(
+        "At most 40 characters, for a map's layer list (under the source's name); else the title, shortened."))
     same_ground_as: Mapped[str | None] = mapped_column(Text, doc=(
         "Key of the preferred series over the same ground: while that one exists, this one is left out by default."))
     notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("char_length(short_title) BETWEEN 1 AND 40", name="short_title_length"),)
 
 
 class ImportBatch(Base):
@@ -298,6 +302,8 @@ class Case(Base):
                                                  doc="Default map view: lat, lon, zoom.")
     key_places: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"),
                                                   doc="Place keys always labelled on its maps.")
+    featured: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"), doc=(
+        "Series keys the case is about: its maps show them at first and offer their front lines."))
     territory: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     recipe: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"),
                                                    doc="How the geometry was made (seed: geodata/cases.json).")

@@ -111,17 +111,22 @@ def source_choices(conn: Connection) -> str:
 
 # -- claim series -------------------------------------------------------------------------------------------
 
+#: What describes a series for people (and which series it yields to), as opposed to what it is.
+DESCRIBED = ("title", "short_title", "same_ground_as", "notes")
+
+
 def upsert_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Record claim series (key, source_id, side_code, status, layer; optionally title, same_ground_as, notes).
+    """Record claim series (key, source_id, side_code, status, layer; optionally title, short_title,
+    same_ground_as, notes).
 
     A title or preference given here replaces the stored one; one not given leaves it as it is.
     """
     if not rows:
         return
-    full = [{"title": None, "same_ground_as": None, "notes": None, **row} for row in rows]
+    full = [{**dict.fromkeys(DESCRIBED), **row} for row in rows]
     stmt = pg_insert(series).values(full)
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={
-        c: func.coalesce(stmt.excluded[c], series.c[c]) for c in ("title", "same_ground_as", "notes")}))
+        c: func.coalesce(stmt.excluded[c], series.c[c]) for c in DESCRIBED}))
 
 
 def series_keys(conn: Connection) -> set[str]:
@@ -132,7 +137,7 @@ def series_keys(conn: Connection) -> set[str]:
 def describe_series(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Set the title and preference of series that exist (a profile's, before any of its files is read)."""
     for row in rows:
-        values = {c: row[c] for c in ("title", "same_ground_as", "notes") if row.get(c) is not None}
+        values = {c: row[c] for c in DESCRIBED if row.get(c) is not None}
         if values:
             conn.execute(update(series).where(series.c.key == row["key"]).values(**values))
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, case, collate, exists, func, select, true
 
 from app.db.asof import Filters, series_columns, series_key_of
 from app.db.history import row_id
@@ -27,6 +27,31 @@ def find_place(conn: Connection, place_id: str) -> dict[str, Any] | None:
                               func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
                        .where(match, places.c.superseded_at.is_(None))).first()
     return dict(row._mapping) if row else None
+
+
+def _folded(column: Any) -> ColumnElement[str]:
+    """Text in lower case by Unicode's rules (the ICU collation): Cyrillic too, whatever the database's locale."""
+    return func.lower(collate(column, "und-x-icu"))
+
+
+def search_places(conn: Connection, text_: str, limit: int) -> list[dict[str, Any]]:
+    """Current places whose name or an alternative name (Cyrillic ones among them) holds ``text_``, in any case:
+    a name equal to it first, then names that start with it, then names that hold it, then alternative names;
+    within each, the most populous first, then by name. Key, name, alternative names, kind, population, region,
+    lon, lat."""
+    wanted = text_.lower()
+    pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    alt = func.jsonb_array_elements_text(places.c.alt_names).table_valued("value").alias("alt")
+    in_alt = exists(select(alt.c.value).where(_folded(alt.c.value).like(pattern, escape="\\")))
+    name = _folded(places.c.name)
+    rank = case((name == wanted, 0), (name.like(pattern[1:], escape="\\"), 1), (name.like(pattern, escape="\\"), 2),
+                else_=3)
+    stmt = (select(places.c.key, places.c.name, places.c.alt_names, places.c.kind, places.c.population,
+                   places.c.properties["region"].astext.label("region"),
+                   func.ST_X(places.c.geom).label("lon"), func.ST_Y(places.c.geom).label("lat"))
+            .where(places.c.superseded_at.is_(None), name.like(pattern, escape="\\") | in_alt)
+            .order_by(rank, places.c.population.desc().nulls_last(), places.c.name, places.c.key).limit(limit))
+    return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def observations(conn: Connection, place_ids: list[int], filters: Filters, until: date | None = None

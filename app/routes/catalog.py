@@ -23,8 +23,9 @@ router = APIRouter(tags=["catalogue"])
 
 SOURCE_COLUMNS = ("slug", "name", "kind", "affiliation", "url", "terms", "attribution", "series", "first_observed",
                   "last_observed")
-SERIES_COLUMNS = ("id", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
-                  "observations", "median_gap_days", "preferred", "same_ground_as", "notes")
+SERIES_COLUMNS = ("id", "title", "short_title", "source", "source_name", "side", "status", "layer",
+                  "first_observed", "last_observed", "observations", "median_gap_days", "preferred", "same_ground_as",
+                  "notes")
 
 
 @router.get("/sources", dependencies=[HEAVY], responses=answer(Sources),

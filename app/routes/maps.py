@@ -7,7 +7,7 @@ the hash), so a link is a permalink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -31,17 +31,9 @@ from app.deps import FILTER_PARAMETERS, ConnDep, FiltersDep, FromToDep, Optional
 from app.errors import InvalidParameter, NotFound
 from app.formats import HTML
 from app.params import DAY, INSTANT, check_known_parameters, parse_day, parse_instant, parse_list
-from app.routes.views import (
-    IMAGE_PARAMETERS,
-    PAGE_RESPONSES,
-    EmbedDep,
-    ImageDep,
-    footer,
-    png_of,
-    share_of,
-    titled,
-)
-from app.services import cite, images, maps, settlements
+from app.routes import views
+from app.routes.views import IMAGE_PARAMETERS, PAGE_RESPONSES, EmbedDep, ImageDep, footer, png_of, share_of, titled
+from app.services import cite, images, map_pages, maps, settlements
 from app.settings import Settings
 
 router = APIRouter(tags=["maps"])
@@ -52,6 +44,7 @@ Simplify = Annotated[float | None, Query(ge=0, le=5000, description=(
     "areas are always measured on the full geometry."))]
 MAP_PARAMETERS = FILTER_PARAMETERS | {"simplify", "case"}
 VECTORGRID = "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"
+UPLOT = "vendor/uplot-1.6.32/uPlot"
 NO_CASE = "none"
 
 
@@ -84,9 +77,15 @@ def _assets(request: Request) -> maps.Assets:
     def url(mount: str, path: str) -> str:
         return request.url_for(mount, path=path).path
 
+    ours = {name: url("frontline-static", name)
+            for name in ("maps.js", "chart.js", "panel.js", "timeline.js", "maps.css")}
     return maps.Assets(leaflet_js=url("leaflet", "leaflet.js"), leaflet_css=url("leaflet", "leaflet.css"),
-                       jquery_js=url("jquery", "jquery.min.js"), maps_js=url("frontline-static", "maps.js"),
-                       maps_css=url("frontline-static", "maps.css"), vectorgrid_js=url("frontline-static", VECTORGRID))
+                       jquery_js=url("jquery", "jquery.min.js"), maps_js=ours["maps.js"], chart_js=ours["chart.js"],
+                       panel_js=ours["panel.js"],
+                       timeline_js=ours["timeline.js"], maps_css=ours["maps.css"],
+                       uplot_js=url("frontline-static", f"{UPLOT}.iife.min.js"),
+                       uplot_css=url("frontline-static", f"{UPLOT}.min.css"),
+                       vectorgrid_js=url("frontline-static", VECTORGRID))
 
 
 def tolerance_of(request: Request, simplify: float | None) -> float:
@@ -104,10 +103,14 @@ def base_layers(request: Request, conn: Connection, day: date | None, tolerance:
     ids = [p["id"] for p in places]
     seen = towns.observations(conn, ids, filters, until=day) if day else {}
     defaults = towns.default_holders(conn, ids, case["key"] if case else None) if day else {}
+    kinds = {"city": 3, "town": 2, "village": 1}
     for place in places:
         holders = settlements.control_on(seen[place["id"]], day, defaults.get(place["id"])) if day else []
         place["popup"] = maps.place_popup(place, holders, day)
-        place["major"] = place["key"] in key_places or not case
+        place["major"] = place["key"] in key_places
+        # Labels that collide give way by this rank: the case's key places, then population, then kind.
+        place["rank"] = (1e12 if place["major"] else 0) + (place["population"] or 0) * 10 + kinds.get(
+            place["kind"] or "", 0)
     return maps.BaseMap(maplayers.region_features(conn, tolerance), maplayers.line_features(conn, day, tolerance),
                         places, settings.tile_url, settings.tile_attribution, case)
 
@@ -138,7 +141,7 @@ def snapshot(
     an image (title, legend, scale bar, north arrow, attribution, provenance)."""
     check_known_parameters(request, {"date", "tiles", "front", "embed"} | MAP_PARAMETERS | IMAGE_PARAMETERS)
     wanted = parse_day(date_, "date") if date_ else None
-    shown = set(parse_list(front) or [])
+    asked = set(parse_list(front) or [])
     clip = case["key"] if case else None
 
     def build(conn: Connection) -> Cached:
@@ -148,15 +151,17 @@ def snapshot(
         if tiles:  # the page needs each series' properties, not its outline: the coarsest band
             metres = max(DISPLAY_BANDS)
         features = [orjson.loads(f) for f in asof.control_as_of(conn, day, filters, simplify_m=metres, clip=clip)]
-        unknown = shown - reference.series_keys(conn)
+        unknown = asked - reference.series_keys(conn)
         if unknown:
             raise InvalidParameter(f"front: no series {', '.join(sorted(unknown))} (see /series)", parameter="front")
-        if image.f == "png":
-            lines = [found for key in sorted(shown)
+        if image.f == "png":  # the page as it opens: the series it shows at first
+            on = views.shown_series(case, filters, [f["properties"]["series"] for f in features])
+            drawn = [f for f in features if f["properties"]["series"] in on]
+            lines = [found for key in sorted(asked)
                      if (found := frontline.front_line(conn, day, key, clip, filters.known_at)) is not None]
-            scene = images.snapshot_scene(base_layers(request, conn, None, tolerance, filters, case), day, features,
+            scene = images.snapshot_scene(base_layers(request, conn, None, tolerance, filters, case), day, drawn,
                                           maplayers.side_styles(conn),
-                                          footer(request, conn, {f["properties"]["source"] for f in features}), lines)
+                                          footer(request, conn, {f["properties"]["source"] for f in drawn}), lines)
             return png_of(scene, image)
         area_rows = asof.area_series(conn, day, day, "day", filters, clip)
         template = str(request.url_for("tileset", collection_id="control-areas")) + "/{z}/{y}/{x}"
@@ -169,28 +174,19 @@ def snapshot(
         seen = {p["series"]: cite.Shown(p["series"], p["series_title"], p["observed_on"]) for p in drawn}
         share = share_of(request, conn, titled(case, f"control on {day.isoformat()}"), seen.values(),
                          {p["source"] for p in drawn}, embed)
-        page = maps.snapshot_page(_assets(request), base_layers(request, conn, day, tolerance, filters, case), day,
-                                  features, area_rows, maplayers.side_styles(conn), tile_url if tiles else None,
-                                  _fronts(request, day, case, drawn, shown), share)
+        rows, sides = views.catalogue(conn, filters), maplayers.side_styles(conn)
+        on = views.shown_series(case, filters, [*seen, *(r["series"] for r in area_rows)])
+        fronts = views.offered_fronts(request, case, [k for k in seen if rows.get(k, {}).get("side")], on, asked,
+                                      [(day.isoformat(), "front line", False)])
+        controls = views.controls(request, share, rows, on, fronts,
+                                  views.navigation(conn, filters, on, [("date", "Day", day.isoformat())]),
+                                  views.area_chart(request, case, filters, rows, on, "date", sides),
+                                  views.empty_store(request, conn, filters, bool(features)))
+        page = map_pages.snapshot_page(_assets(request), base_layers(request, conn, day, tolerance, filters, case),
+                                       day, features, area_rows, sides, controls, tile_url if tiles else None)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
-
-
-def _fronts(request: Request, day: date | str, case: dict[str, Any] | None, drawn: Sequence[Mapping[str, Any]],
-            shown: set[str], suffix: str = "", dashed: bool = False) -> list[dict[str, Any]]:
-    """A front-line layer for each series drawn with a side (``series``, ``series_title``, ``side``): its
-    /frontline URL on the day (the timeline's: "__DAY__", set as its slider moves), cut to the case; ``suffix``
-    ends its name, ``dashed`` draws it dashed."""
-    url = request.url_for("frontline").path
-    fronts = {}
-    for p in drawn:
-        if p.get("side") and p["series"] not in fronts:
-            query = {"date": str(day), "series": p["series"], **({"case": case["key"]} if case else {})}
-            fronts[p["series"]] = {"series": p["series"], "title": p["series_title"] + suffix, "side": p["side"],
-                                   "url": f"{url}?{urlencode(query)}", "shown": p["series"] in shown,
-                                   "dashed": dashed}
-    return list(fronts.values())
 
 
 @router.get("/maps/timeline", dependencies=[HEAVY],
@@ -223,12 +219,17 @@ def timeline(
         tolerance = tolerance_of(request, simplify)
         span_title = f"timeline {days[0].isoformat()} to {days[-1].isoformat()}" if days else "timeline"
         share = share_of(request, conn, titled(case, span_title), [], [], embed)
-        drawn = [{"series": r["id"], "series_title": r["title"], "side": r["side"]}
-                 for r in catalog.series_rows(conn, filters) if r["side"] and days and r["first_observed"]
-                 and r["first_observed"] <= days[-1] and (r["preferred"] or filters.series)]
-        page = maps.timeline_page(_assets(request), base_layers(request, conn, None, tolerance, filters, case), days,
-                                  shown, config, maplayers.side_styles(conn), share,
-                                  _fronts(request, "__DAY__", case, drawn, set()))
+        rows, sides = views.catalogue(conn, filters), maplayers.side_styles(conn)
+        present = [r["id"] for r in catalog.series_rows(conn, filters)
+                   if days and r["first_observed"] and r["first_observed"] <= days[-1]]
+        on = views.shown_series(case, filters, present)
+        fronts = views.offered_fronts(request, case, [k for k in present if rows[k]["side"]], on, set(),
+                                      [("__DAY__", "front line", False)])
+        controls = views.controls(request, share, rows, on, fronts, None,
+                                  views.area_chart(request, case, filters, rows, on, "day", sides),
+                                  views.empty_store(request, conn, filters, bool(days)))
+        page = map_pages.timeline_page(_assets(request), base_layers(request, conn, None, tolerance, filters, case),
+                                       days, shown, config, sides, controls)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -251,10 +252,14 @@ def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDe
     def build(conn: Connection) -> Cached:
         tolerance = tolerance_of(request, simplify)
         rows = asof.changes(conn, before, after, filters, case["key"] if case else None, simplify=tolerance)
-        if image.f == "png":
+        catalogue, sides = views.catalogue(conn, filters), maplayers.side_styles(conn)
+        if image.f == "png":  # the page as it opens: the series it shows at first, by their short titles
             base = base_layers(request, conn, None, tolerance, filters, case)
-            scene = images.compare_scene(base, before, after, rows, maplayers.side_styles(conn),
-                                         footer(request, conn, {r["source"] for r in rows}))
+            on = views.shown_series(case, filters, [r["series"] for r in rows])
+            short = [{**r, "title": catalogue[r["series"]]["short_title"] if r["series"] in catalogue else r["title"]}
+                     for r in rows if r["series"] in on]
+            scene = images.compare_scene(base, before, after, short, sides,
+                                         footer(request, conn, {r["source"] for r in short}))
             return png_of(scene, image)
         changed, _ = settlements.changed_hands(conn, case["key"] if case else None, filters, before, after)
         seen = [cite.Shown(r["series"], r["title"], " and ".join(str(d) for d in (r["before_observed_on"],
@@ -262,11 +267,17 @@ def compare(request: Request, filters: FiltersDep, span: FromToDep, case: CaseDe
                 for r in rows]
         share = share_of(request, conn, titled(case, f"changes {before.isoformat()} to {after.isoformat()}"), seen,
                          {r["source"] for r in rows}, embed)
-        drawn = [{"series": r["series"], "series_title": r["title"], "side": r["side"]} for r in rows]
-        fronts = [*_fronts(request, before, case, drawn, set(), f" on {before}", dashed=True),
-                  *_fronts(request, after, case, drawn, set(), f" on {after}")]
-        page = maps.compare_page(_assets(request), base_layers(request, conn, after, tolerance, filters, case), before,
-                                 after, rows, maplayers.side_styles(conn), changed, share, fronts)
+        on = views.shown_series(case, filters, [r["series"] for r in rows])
+        fronts = views.offered_fronts(request, case, [r["series"] for r in rows if r["side"]], on, set(),
+                                      [(str(before), f"front on {before}", True),
+                                       (str(after), f"front on {after}", False)])
+        nav = views.navigation(conn, filters, on, [("from", "From", before.isoformat()),
+                                                   ("to", "to", after.isoformat())])
+        controls = views.controls(request, share, catalogue, on, fronts, nav,
+                                  views.area_chart(request, case, filters, catalogue, on, "to", sides),
+                                  views.empty_store(request, conn, filters, bool(rows)))
+        page = map_pages.compare_page(_assets(request), base_layers(request, conn, after, tolerance, filters, case),
+                                      before, after, rows, sides, controls, changed)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)
@@ -306,19 +317,26 @@ def disagreement(
             raise NotFound(f"a series has no observation on or before {day}: compare from a later day")
         figures = {f"{kind}_km2": round(value, 3) for kind, value in found["km2"].items()}
         every = asof.Filters(series=[a, b], known_at=at)
-        if image.f == "png":
-            scene = images.disagreement_scene(base_layers(request, conn, None, tolerance, every, case), day, found,
-                                              figures, maplayers.side_styles(conn), footer(
+        catalogue, sides = views.catalogue(conn, every), maplayers.side_styles(conn)
+        if image.f == "png":  # the legend names each series by its short title
+            short = {**found, "series": {role: {**x, "title": catalogue[x["series"]]["short_title"]}
+                                         for role, x in found["series"].items()}}
+            scene = images.disagreement_scene(base_layers(request, conn, None, tolerance, every, case), day, short,
+                                              figures, sides, footer(
                                                   request, conn, {s["source"] for s in found["series"].values()}))
             return png_of(scene, image)
         both = list(found["series"].values())
         share = share_of(request, conn, titled(case, f"{both[0]['title']} against {both[1]['title']} on {day}"),
                          [cite.Shown(x["series"], x["title"], str(x["observed_on"])) for x in both],
                          {x["source"] for x in both}, embed)
-        drawn = [{"series": x["series"], "series_title": x["title"], "side": x["side"]} for x in both]
-        page = maps.disagreement_page(_assets(request), base_layers(request, conn, day, tolerance, every, case), day,
-                                      found, figures, maplayers.side_styles(conn), share,
-                                      _fronts(request, day, case, drawn, set()))
+        pair = frozenset((a, b))
+        fronts = views.offered_fronts(request, case, [x["series"] for x in both if x["side"]], pair, set(),
+                                      [(day.isoformat(), "front line", False)])
+        controls = views.controls(request, share, catalogue, pair, fronts,
+                                  views.navigation(conn, every, pair, [("date", "Day", day.isoformat())]),
+                                  views.area_chart(request, case, every, catalogue, pair, "date", sides), None)
+        page = map_pages.disagreement_page(_assets(request), base_layers(request, conn, day, tolerance, every, case),
+                                           day, found, figures, sides, controls)
         return Cached(page.encode(), HTML)
 
     return cached_response(request, build)

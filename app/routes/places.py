@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from app.answers.base import answer
-from app.answers.research import PlaceControl, PlaceHistory
+from app.answers.research import PlaceControl, PlaceHistory, PlaceSearch
 from app.cache import HEAVY, Cached, cached_response
 from app.db import towns
 from app.deps import FILTER_PARAMETERS, CaseDep, ConnDep, DayDep, FiltersDep
-from app.errors import NotFound
+from app.errors import InvalidParameter, NotFound
 from app.formats import TableFormat, table
 from app.params import check_known_parameters
 from app.services import settlements
@@ -31,6 +31,27 @@ def the_place(conn: ConnDep,
 
 
 PlaceDep = Annotated[dict[str, Any], Depends(the_place)]
+SEARCH_COLUMNS = ("key", "name", "alt_names", "kind", "population", "region", "lon", "lat")
+
+
+@router.get("", responses=answer(PlaceSearch), summary="Find places by name", name="place-search")
+def search(request: Request, fmt: TableFormat,
+           q: Annotated[str, Query(min_length=1, max_length=100, description=(
+               "Part of a name or of an alternative name (Latin or Cyrillic, any case)."),
+               examples=["sudzh", "Суджа"])],
+           limit: Annotated[int, Query(ge=1, le=100, description="How many places at most.")] = 10) -> Response:
+    """Places whose name or an alternative name holds `q`: exact names first, then names that start with it,
+    then the rest, the most populous first. What the maps' search box asks."""
+    check_known_parameters(request, {"q", "limit", "f"})
+    text_ = q.strip()
+    if not text_:
+        raise InvalidParameter("q: give part of a name, not only spaces", parameter="q")
+
+    def build(conn: Connection) -> Cached:
+        rows = towns.search_places(conn, text_, limit)
+        return table(rows, SEARCH_COLUMNS, fmt, {"q": text_, "numberReturned": len(rows)})
+
+    return cached_response(request, build)
 
 
 @router.get("/{place_id}/control", dependencies=[HEAVY], responses=answer(PlaceControl),

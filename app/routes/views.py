@@ -1,6 +1,7 @@
-"""What a map view carries besides its HTML (issue 16): the image it can be asked as (`f=png`, size, `bbox`),
-`embed`, and its pin: the `known_at` of the data it shows, the permalink with it, the image's footer and the
-page's share and cite panel.
+"""What a map view carries besides its HTML: the image it can be asked as (`f=png`, size, `bbox`), `embed`, and
+its pin: the `known_at` of the data it shows, the permalink with it, the image's footer and the page's share and
+cite panel (issue 16); and its controls (issue 22): which series are on at first (the case's featured ones), the
+front lines offered, the observation days to step through, the area chart's query, and what an empty store says.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import Connection
 
 from app.cache import Cached
-from app.db import maplayers, version
+from app.db import asof, catalog, maplayers, version
+from app.db.models import EXAMPLE
 from app.errors import InvalidParameter
 from app.formats import PNG, output_format
 from app.params import parse_bbox
@@ -119,3 +121,85 @@ def permalink(request: Request, known_at: str | None, drop: Iterable[str] = (), 
 def png_of(scene: render.Scene, ask: ImageAsk) -> Cached:
     """The scene drawn as asked (its view, when given), as a cacheable PNG body."""
     return Cached(render.png(replace(scene, bounds=ask.bbox), ask.width, ask.height, ask.dpi), PNG)
+
+
+# -- controls (issue 22) -----------------------------------------------------------------------------------------
+
+def catalogue(conn: Connection, filters: asof.Filters) -> dict[str, dict[str, Any]]:
+    """Every series the filters admit (those that yield to another too), by key: titles, source, side, days."""
+    return {row["id"]: row for row in catalog.series_rows(conn, replace(filters, every_series=True))}
+
+
+def shown_series(case: Mapping[str, Any] | None, filters: asof.Filters, present: Iterable[str]) -> frozenset[str]:
+    """The series on when the page opens: those `series=` names; else the case's featured ones among those
+    ``present``; else (no case, or none of its featured series here) every one present."""
+    if filters.series:
+        return frozenset(filters.series)
+    present = list(present)
+    featured = [key for key in (case or {}).get("featured", []) if key in present]
+    return frozenset(featured or present)
+
+
+def front_url(request: Request, case: Mapping[str, Any] | None, series: str, day: str) -> str:
+    """The /frontline GeoJSON of a series on a day (the timeline's: "__DAY__"), cut to the case."""
+    query = {"date": day, "series": series, **({"case": case["key"]} if case else {})}
+    return f"{request.url_for('frontline').path}?{urlencode(query)}"
+
+
+def offered_fronts(request: Request, case: Mapping[str, Any] | None, sided: Iterable[str], shown: Iterable[str],
+                   asked: set[str], days: Iterable[tuple[str, str, bool]]) -> dict[str, list[dict[str, Any]]]:
+    """The front-line sub-toggles per series: for the ``sided`` series that are shown at first (the case's
+    featured ones) and those asked with `front=`; one per (day, label, dashed) of ``days``."""
+    on = set(shown)
+    return {key: [{"label": label, "url": front_url(request, case, key, day), "shown": key in asked,
+                   "dashed": dashed} for day, label, dashed in days]
+            for key in sided if key in on or key in asked}
+
+
+def navigation(conn: Connection, filters: asof.Filters, keys: Iterable[str],
+               inputs: Iterable[tuple[str, str, str]]) -> dict[str, Any]:
+    """The day inputs of the bar (parameter, label, value) and the observation days of the ``keys`` series (any
+    series when none) that previous / next step through."""
+    keys = sorted(keys)
+    days = [d.isoformat() for d in maplayers.data_days(conn, None, None, replace(filters, series=keys or None))]
+    return {"inputs": [{"param": p, "label": label, "value": value} for p, label, value in inputs],
+            "days": days, "first": days[0] if days else "", "last": days[-1] if days else ""}
+
+
+def area_chart(request: Request, case: Mapping[str, Any] | None, filters: asof.Filters,
+               rows: Mapping[str, Mapping[str, Any]], keys: Iterable[str], param: str,
+               sides: Mapping[str, maplayers.SideStyle]) -> dict[str, Any] | None:
+    """The chart under the map: the /stats/area/series query of the ``keys`` series over their observed days
+    (cut to the case), each line in its side's colour; a click sets the page's ``param`` to the day."""
+    chosen = [rows[key] for key in sorted(keys) if key in rows and rows[key]["first_observed"]]
+    if not chosen:
+        return None
+    start = min(r["first_observed"] for r in chosen)
+    end = max(r["last_observed"] for r in chosen)
+    step = "day" if (end - start).days <= 1500 else "week"
+    query = {"series": ",".join(r["id"] for r in chosen), "start": start.isoformat(), "end": end.isoformat(),
+             "step": step, **({"case": case["key"]} if case else {}),
+             **({"known_at": filters.known_at.isoformat()} if filters.known_at else {})}
+    colours: dict[str, int] = {}
+    lines = []
+    for r in chosen:
+        colour = maps.colour_of(sides.get(r["side"] or ""), r["status"])
+        colours[colour] = colours.get(colour, -1) + 1  # a second line of one colour is dashed
+        lines.append({"key": r["id"], "title": r["short_title"], "full": r["title"], "colour": colour,
+                      "dash": [[], [6, 4], [2, 3], [8, 3, 2, 3]][colours[colour] % 4]})
+    return {"url": f"{request.url_for('area_series').path}?{urlencode(query)}", "series": lines, "param": param}
+
+
+def empty_store(request: Request, conn: Connection, filters: asof.Filters, drawn: bool) -> dict[str, str] | None:
+    """When the page draws no claim and the store holds none but the examples: where the examples are."""
+    if drawn or (filters.source and EXAMPLE in filters.source) or maplayers.data_days(conn, None, None,
+                                                                                       asof.Filters()):
+        return None
+    return {"examples_url": str(request.url.include_query_params(source=EXAMPLE))}
+
+
+def controls(request: Request, share: maps.Share, rows: Mapping[str, Mapping[str, Any]], shown: frozenset[str],
+             fronts: Mapping[str, list[dict[str, Any]]], nav: Mapping[str, Any] | None,
+             chart: Mapping[str, Any] | None, empty: Mapping[str, str] | None) -> maps.Controls:
+    """A page's controls, with the place search of this app."""
+    return maps.Controls(rows, shown, fronts, nav, chart, request.url_for("place-search").path, empty, share)

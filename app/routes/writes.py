@@ -160,8 +160,9 @@ _add_common(_FIGURES, "/reported-figures/{feature_id:path}", create_figure, "/re
 
 @router.patch("/series/{key:path}", status_code=204, response_class=Response, summary="Describe a claim series")
 def describe_series(request: Request, caller: WriterDep, key: str, patch: SeriesPatch) -> Response:
-    """Set a series' title (what maps, tables and CSV show), notes, or the preferred series over the same ground
-    it yields to (`same_ground_as`, empty to clear). Audited under the token name."""
+    """Set a series' title (what maps, tables and CSV show), short title (a map's layer list), notes, or the
+    preferred series over the same ground it yields to (`same_ground_as`, empty to clear). Audited under the token
+    name."""
     with _transaction(request) as conn:
         writes.describe_series(conn, caller, key, patch)
     return Response(status_code=204)

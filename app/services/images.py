@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import shapely
 
 from app.db.maplayers import SideStyle
-from app.services import maps
+from app.services import map_pages, maps
 from app.services.render import Layer, Scene
 
 DEFAULT_ZOOM = 8
@@ -54,7 +54,8 @@ def _scene(base: maps.BaseMap, title: str, footer: Footer, legend_title: str, la
         zoom=view.get("zoom", DEFAULT_ZOOM), layers=layers,
         regions=[shapely.from_geojson(r["geojson"]) for r in base.regions],
         lines=[shapely.from_geojson(line["geojson"]) for line in base.lines],
-        places=[(p["name"], p["lon"], p["lat"], bool(p.get("major"))) for p in base.places],
+        places=[(p["name"], p["lon"], p["lat"], bool(p.get("major")))
+                for p in sorted(base.places, key=lambda p: -p.get("rank", 0))],
         legend_title=legend_title, attribution=footer.attribution, provenance=footer.provenance)
 
 
@@ -64,7 +65,8 @@ def snapshot_scene(base: maps.BaseMap, day: date, features: Sequence[Mapping[str
     ``fronts`` (answers of app.db.frontline.front_line), their lines too, in their side's colour."""
     by_series: dict[str, list[Mapping[str, Any]]] = {}
     for feature in features:
-        by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
+        p = feature["properties"]
+        by_series.setdefault(p.get("series_short_title") or p["series_title"], []).append(feature)
     layers = []
     for title, group in by_series.items():
         p = group[0]["properties"]
@@ -99,9 +101,9 @@ def disagreement_scene(base: maps.BaseMap, day: date, found: Mapping[str, Any], 
                        sides: Mapping[str, SideStyle], footer: Footer) -> Scene:
     """The five kinds of ground of two series, with km²; the legend names both series' observation days."""
     series = found["series"]
-    styles, labels = maps.disagreement_styles(series, sides)
+    styles, labels = map_pages.disagreement_styles(series, sides)
     layers = [Layer([shapely.from_geojson(found["geojson"][kind])] if found["geojson"][kind] else [],
                     styles[kind], f"{labels[kind]}: {figures[f'{kind}_km2']:,.1f} km²")
-              for kind in maps.DISAGREEMENT_KINDS]
+              for kind in map_pages.DISAGREEMENT_KINDS]
     days = "; ".join(f"{role.upper()} observed {s['observed_on']}" for role, s in series.items())
     return _scene(base, f"Where two sources disagree, {day.isoformat()}", footer, days, layers)

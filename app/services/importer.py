@@ -177,7 +177,7 @@ def _options_json(options: Plan) -> dict[str, Any]:
 
 #: Options that name or describe things without changing what a file's rows are: left out of its hash, so
 #: giving a series a title, or creating the source on the first run, does not make a file new again.
-PRESENTATION = ("new_source", "source_url", "title", "same_ground_as")
+PRESENTATION = ("new_source", "source_url", "title", "short_title", "same_ground_as")
 
 
 def _without_presentation(value: Any) -> Any:

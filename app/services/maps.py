@@ -1,21 +1,23 @@
 """Analyst maps: folium (Leaflet) pages built from the same queries the API serves, with no CDN.
 
-Every script and stylesheet is served by the app itself (Leaflet and jQuery from their XStatic packages, ours
-from ``app/static``); without a tile URL setting the base map is our own vector layers. Text that comes from
-data is escaped by ``esc`` before it reaches a popup, a tooltip or a panel: folium puts popup and tooltip HTML
-inside JavaScript template literals, so backticks, ``$`` and backslashes are escaped as well as markup.
+Every script and stylesheet is served by the app itself (Leaflet and jQuery from their XStatic packages, uPlot
+and ours from ``app/static``); without a tile URL setting the base map is our own vector layers. The pages
+themselves are in ``app/services/map_pages.py``; this module holds what they share: styles, escaping, the base
+layers, and ``finish``, which puts the page's chrome around the map.
 
-The markup of panels, popups and tooltips is in ``app/templates/map_*.html``; Python hands them data. Their
-environment passes every value they print through ``esc``, and nothing opts out (``|safe`` included): no
-markup is ever handed to a template, one template takes in another with ``include`` or ``extends``.
+The markup around the map (bar, drawer, legend, chart, panels, popups, tooltips) is in
+``app/templates/map_*.html``; Python hands them data. Their environment passes every value they print through
+``esc``, and nothing opts out (``|safe`` included): no markup is ever handed to a template, one template takes in
+another with ``include`` or ``extends``. What the controls do is in ``app/static/*.js``, configured by one JSON
+object per page (``frontline.page``).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -31,6 +33,8 @@ from app.services import cite
 
 GREY = "#7f7f7f"
 CENTRE = (51.25, 35.6)  # the Kursk–Sumy border near Sudzha: where the first case is
+BASE_GROUP = "Base layers"
+OPPOSED = "#7b2d8b"  # the disagreement map's ground that two series give to opposite sides
 #: How each status is drawn; the side gives the colour (contested and unknown are grey).
 STATUS_STYLE: dict[str, dict[str, Any]] = {
     "claimed": {"fillOpacity": 0.12, "weight": 2.5, "dashArray": "8 5"},
@@ -98,7 +102,7 @@ _TEMPLATES = Environment(loader=PackageLoader("app", "templates"), autoescape=Fa
 _TEMPLATES.filters["km2"] = _km2
 
 
-def _render(template: str, **data: Any) -> str:
+def render(template: str, **data: Any) -> str:
     """A fragment from app/templates/map_*.html with the data given (which it escapes)."""
     return _TEMPLATES.get_template(template).render(data)
 
@@ -140,7 +144,12 @@ class Assets:
     leaflet_css: str
     jquery_js: str
     maps_js: str
+    chart_js: str
+    panel_js: str
+    timeline_js: str
     maps_css: str
+    uplot_js: str
+    uplot_css: str
     vectorgrid_js: str  # Leaflet.VectorGrid, loaded only by pages that draw vector tiles
 
 
@@ -150,10 +159,49 @@ class BaseMap:
 
     regions: list[dict[str, Any]]
     lines: list[dict[str, Any]]
-    places: list[dict[str, Any]]  # each with a "popup" of escaped HTML, and "major": labelled at every zoom
+    places: list[dict[str, Any]]  # each with a "popup" of escaped HTML, "major" (a key place) and "rank"
     tile_url: str | None = None
     tile_attribution: str | None = None
     case: dict[str, Any] | None = None  # the case the page is about: its title, ground and default view
+
+
+@dataclass(frozen=True)
+class Share:
+    """How a page is shared and cited: its citation, whether it is embedded, and the day it was built."""
+
+    citation: cite.Citation
+    embed: bool
+    built: date
+    downloads: Sequence[tuple[str, str]] = ()  # (label, URL): the view as an image or an animation
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What a page's controls need besides its layers (built by app/routes/views.py).
+
+    ``catalogue``: every series by key (title, short_title, source_name, side, status); ``shown``: the series
+    drawn when the page opens (the case's featured ones, unless ``series=`` decides); ``fronts``: per series,
+    the front lines the layer list offers (label, /frontline URL, shown, dashed); ``nav``: the day inputs and
+    the observation days to step through;
+    ``chart``: the /stats/area/series query of the chart; ``empty``: set when the store holds no claims yet.
+    """
+
+    catalogue: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    shown: frozenset[str] = frozenset()
+    fronts: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    nav: Mapping[str, Any] | None = None
+    chart: Mapping[str, Any] | None = None
+    search_url: str = ""
+    empty: Mapping[str, Any] | None = None
+    share: Share | None = None
+
+    def short(self, key: str, fallback: str) -> str:
+        """A series' short title (its layer-list name), or ``fallback``."""
+        return str((self.catalogue.get(key) or {}).get("short_title") or fallback)
+
+    def source_name(self, key: str, fallback: str) -> str:
+        """The name of a series' source (its group in the layer list)."""
+        return str((self.catalogue.get(key) or {}).get("source_name") or fallback)
 
 
 def _figure(m: Element) -> Figure:
@@ -167,32 +215,47 @@ def colour_of(side: SideStyle | None, status: str) -> str:
     return side.color if side and status not in ("contested", "unknown") else GREY
 
 
-def _painted(colour: str, style: Mapping[str, Any]) -> dict[str, Any]:
+def painted(colour: str, style: Mapping[str, Any]) -> dict[str, Any]:
+    """A Leaflet path style in one colour (outline and fill)."""
     return {"color": colour, "fillColor": colour, **style}
 
 
 def area_style(side: SideStyle | None, status: str, stale: bool = False) -> dict[str, Any]:
     """Leaflet path style of a control area: colour by side, pattern by status; a stale one as an outline."""
     style = STATUS_STYLE.get(status, STATUS_STYLE["assessed"])
-    return _painted(colour_of(side, status), {**style, **STALE_STYLE} if stale else style)
+    return painted(colour_of(side, status), {**style, **STALE_STYLE} if stale else style)
 
 
-def new_map(assets: Assets, base: BaseMap, title: str) -> folium.Map:
-    """A Leaflet map that loads only this app's assets, with the base layers drawn."""
+def new_map(assets: Assets, base: BaseMap, title: str) -> tuple[folium.Map, list[dict[str, Any]]]:
+    """A Leaflet map that loads only this app's assets, with the base layers drawn; and their layer-list items."""
     view = (base.case or {}).get("view") or {}
     m = folium.Map(location=(view.get("lat", CENTRE[0]), view.get("lon", CENTRE[1])), zoom_start=view.get("zoom", 8),
                    tiles=None, control_scale=True)
-    m.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js), ("frontline", assets.maps_js)]
-    m.default_css = [("leaflet_css", assets.leaflet_css), ("frontline_css", assets.maps_css)]
-    _figure(m).header.add_child(RawHtml(_render("map_head.html", title=title)), name="title")
+    m.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js), ("uplot", assets.uplot_js),
+                    ("frontline", assets.maps_js), ("frontline_chart", assets.chart_js),
+                    ("frontline_panel", assets.panel_js)]
+    m.default_css = [("leaflet_css", assets.leaflet_css), ("uplot_css", assets.uplot_css),
+                     ("frontline_css", assets.maps_css)]
+    _figure(m).header.add_child(RawHtml(render("map_head.html", title=title)), name="title")
+    items = []
     if base.tile_url:
-        folium.TileLayer(tiles=base.tile_url, attr=base.tile_attribution or "base map", name="Base map").add_to(m)
-    _add_base_layers(m, base)
-    return m
+        tiles = folium.TileLayer(tiles=base.tile_url, attr=base.tile_attribution or "base map", name="Base map")
+        tiles.add_to(m)
+        items.append(layer_item(BASE_GROUP, "tiles", "Base map", tiles.get_name()))
+    return m, items + _add_base_layers(m, base)
 
 
-def _add_base_layers(m: folium.Map, base: BaseMap) -> None:
-    regions = folium.FeatureGroup(name="Regions", show=True)
+def layer_item(group: str, key: str, title: str, var: str | None, on: bool = True, full: str | None = None,
+               colour: str | None = None, fronts: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """An entry of the layer list: its group (a source, or the base layers), its name (at most 40 characters;
+    ``full`` in its tooltip), the page's JavaScript variable of its layer, whether it is on, and its front
+    lines as sub-toggles."""
+    return {"group": group, "key": key, "title": title, "full": full or title, "var": var, "on": on,
+            "colour": colour, "fronts": list(fronts)}
+
+
+def _add_base_layers(m: folium.Map, base: BaseMap) -> list[dict[str, Any]]:
+    regions = folium.FeatureGroup(name="Regions")
     for region in base.regions:
         folium.GeoJson(
             orjson.loads(region["geojson"]),
@@ -208,236 +271,73 @@ def _add_base_layers(m: folium.Map, base: BaseMap) -> None:
             tooltip=folium.Tooltip(f"{esc(line['name'])}: {line['length_km']:,.0f} km (geodesic)"),
         ).add_to(lines)
     lines.add_to(m)
-    _add_places(m, base.places)
+    settlements = _add_places(m, base.places)
+    return [layer_item(BASE_GROUP, "regions", "Regions", regions.get_name()),
+            layer_item(BASE_GROUP, "lines", "Border and lines", lines.get_name()),
+            layer_item(BASE_GROUP, "settlements", "Settlements", settlements)]
 
 
-def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> None:
+def _add_places(m: folium.Map, places: Iterable[dict[str, Any]]) -> str:
     # Settlements get a pane above the areas: a settlement inside a claimed area must still be clickable.
     folium.map.CustomPane("settlements", z_index=450, pointer_events=True).add_to(m)
     group = folium.FeatureGroup(name="Settlements")
     group.add_to(m)
-    # The name is always shown: the case's key places at every zoom, the others from zoom 9 (maps.css and
-    # maps.js hide minor labels below it). One array drawn by maps.js, not a folium marker, popup and tooltip
-    # per place: folium compiles a template for each, which took half a second for 195 places.
-    markers = [{"lat": p["lat"], "lon": p["lon"], "major": bool(p.get("major")), "label": esc(p["name"]),
-                "popup": p["popup"]} for p in places]
-    m.add_child(MapScript(f"frontline.places({group.get_name()}, {script_json(markers)});"))
+    # Every name is a label; maps.js shows those that fit, by priority (``rank``: the case's key places first,
+    # then by population). One array drawn by maps.js, not a folium marker, popup and tooltip per place: folium
+    # compiles a template for each, which took half a second for 195 places.
+    markers = [{"lat": p["lat"], "lon": p["lon"], "major": bool(p.get("major")), "rank": p.get("rank", 0),
+                "label": esc(p["name"]), "popup": p["popup"]} for p in places]
+    m.add_child(MapScript(f"frontline.places({m.get_name()}, {group.get_name()}, {script_json(markers)});"))
+    return str(group.get_name())
 
 
-@dataclass(frozen=True)
-class Share:
-    """How a page is shared and cited: its citation, whether it is embedded, and the day it was built."""
-
-    citation: cite.Citation
-    embed: bool
-    built: date
-    downloads: Sequence[tuple[str, str]] = ()  # (label, URL): the view as an image or an animation
-
-
-def share_panel(share: Share) -> str:
-    """The share and cite panel (see map_share.html)."""
+def share_context(share: Share | None) -> dict[str, Any] | None:
+    """What the share and cite panel (map_share.html) prints."""
+    if share is None:
+        return None
     iframe = (f'<iframe src="{html.escape(_embedded(share.citation.permalink))}" width="800" height="500" '
               f'style="border:0" title="{html.escape(share.citation.title)}" loading="lazy"></iframe>')
-    return _render("map_share.html", citation=share.citation, iframe=iframe, accessed=share.built.isoformat(),
-                   downloads=share.downloads,
-                   bibtex=cite.bibtex(share.citation, share.built),
-                   csl=orjson.dumps(cite.csl_json(share.citation, share.built), option=orjson.OPT_INDENT_2).decode())
+    return {"citation": share.citation, "iframe": iframe, "accessed": share.built.isoformat(),
+            "downloads": share.downloads, "bibtex": cite.bibtex(share.citation, share.built),
+            "csl": orjson.dumps(cite.csl_json(share.citation, share.built), option=orjson.OPT_INDENT_2).decode()}
 
 
 def _embedded(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "embed=1"
 
 
-def _finish(m: folium.Map, panels: Sequence[str], init: Callable[[str], str] | None = None,
-            share: Share | None = None) -> str:
-    """Add the panels, the layer control and the page's own script (given the layer control's JS name), and the
-    share and cite panel."""
-    if share is not None:
-        panels = [*panels, share_panel(share)]
-    for panel in panels:
-        _figure(m).html.add_child(RawHtml(panel))
-    control = folium.LayerControl(collapsed=False)
-    control.add_to(m)
-    if share is not None:
-        config = {"attributions": list(share.citation.attributions), "embed": share.embed}
-        m.add_child(MapScript(f"frontline.share({m.get_name()}, {script_json(config)});"))
-    if init:
-        m.add_child(MapScript(init(control.get_name())))
+def legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], changes: bool = False, stale: bool = False,
+           kinds: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """What the legend (map_legend.html) shows: sides, the statuses drawn, stale outlines, changes, kinds."""
+    return {"sides": sides, "grey": GREY, "statuses": [STATUS_LABEL.get(s, s) for s in dict.fromkeys(statuses)],
+            "changes": changes, "stale": stale, "kinds": list(kinds)}
+
+
+def finish(m: folium.Map, base: BaseMap, controls: Controls, template: str, context: Mapping[str, Any],
+           layers: Sequence[Mapping[str, Any]], script: str = "") -> str:
+    """The page: the chrome of ``template`` (a map_page.html) around the map, its layer list and controls set up
+    by ``frontline.page`` (panel.js), then the page's own ``script``."""
+    chrome = render(template, case=base.case, nav=controls.nav, chart=controls.chart, empty=controls.empty,
+                    share=share_context(controls.share), **context)
+    _figure(m).html.add_child(RawHtml(chrome))
+    config = {"layers": list(layers), "nav": controls.nav, "chart": controls.chart, "searchUrl": controls.search_url,
+              "caseKey": base.case["key"] if base.case else None,
+              "embed": bool(controls.share and controls.share.embed),
+              "attributions": list(controls.share.citation.attributions) if controls.share else []}
+    m.add_child(MapScript(f"var flPage = frontline.page({m.get_name()}, {script_json(config)}); {script}"))
     rendered: str = _figure(m).render()
-    return rendered
+    # folium's viewport forbids zooming the page, which people with low vision need (WCAG 1.4.4): allow it; and
+    # its page names no language, which screen readers need to choose a voice (WCAG 3.1.1).
+    rendered = re.sub(r",\s*maximum-scale=1\.0, user-scalable=no", "", rendered, count=1)
+    return rendered.replace("<html>", "<html lang='en'>", 1)
 
-
-# -- place popups ------------------------------------------------------------------------------------------
 
 def place_popup(place: Mapping[str, Any], holders: Sequence[Mapping[str, Any]], day: date | None) -> str:
     """Who holds a settlement on the day, per source, since when (escaped HTML); its name alone without a day."""
-    return _render("map_place_popup.html", name=place["name"], alt_names=", ".join(place.get("alt_names") or []),
-                   day=day.isoformat() if day else None, held=[h for h in holders if h.get("holder")])
+    return render("map_place_popup.html", name=place["name"], alt_names=", ".join(place.get("alt_names") or []),
+                  day=day.isoformat() if day else None, held=[h for h in holders if h.get("holder")])
 
 
-# -- pages -------------------------------------------------------------------------------------------------
-
-def _legend(sides: Mapping[str, SideStyle], statuses: Iterable[str], changes: bool = False, stale: bool = False
-            ) -> str:
-    labels = [STATUS_LABEL.get(s, s) for s in dict.fromkeys(statuses)]
-    return _render("map_legend.html", sides=sides, grey=GREY, statuses=labels, changes=changes, stale=stale)
-
-
-def _area_tooltip(p: Mapping[str, Any]) -> str:
-    return _render("map_area_tooltip.html", title=p["series_title"], name=p.get("name"),
-                   side=p.get("side") or "no side", status=p["status"], observed_on=p["observed_on"],
-                   age_days=p.get("age_days"), stale=p.get("stale"), area_km2=p["area_km2"],
-                   illustrative=p.get("illustrative"))
-
-
-def front_script(m: folium.Map, control: str, fronts: Sequence[Mapping[str, Any]],
-                 sides: Mapping[str, SideStyle]) -> str:
-    """The script that adds a toggleable front-line layer per series (``series``, ``title``, ``side``,
-    ``url`` of its /frontline GeoJSON, ``shown``), in its side's colour."""
-    specs = front_specs(fronts, sides)
-    return f"frontline.frontLines({m.get_name()}, {control}, {script_json(specs)});" if specs else ""
-
-
-def front_specs(fronts: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle]) -> list[dict[str, Any]]:
-    """What maps.js needs of each front-line layer: title, URL, shown, colour (its side's), dashed."""
-    return [{"title": f["title"], "url": f["url"], "shown": f["shown"], "dashed": f.get("dashed", False),
-             "colour": sides[f["side"]].color if f["side"] in sides else GREY} for f in fronts]
-
-
-def snapshot_page(assets: Assets, base: BaseMap, day: date, features: Sequence[dict[str, Any]],
-                  area_rows: Sequence[Mapping[str, Any]], sides: Mapping[str, SideStyle],
-                  tile_url: Callable[[Mapping[str, Any]], str] | None = None,
-                  fronts: Sequence[Mapping[str, Any]] = (), share: Share | None = None) -> str:
-    """Control areas as of a day: one toggleable layer per claim series, settlements, border, legend, title,
-    and a toggleable front line per series with a side (``fronts``, see front_script).
-
-    With ``tile_url`` (a series' properties -> its tile URL template) the areas are drawn from vector tiles,
-    not embedded in the page.
-    """
-    m = new_map(assets, base, _page_title(base, f"control on {day.isoformat()}"))
-    title = _render("map_snapshot_title.html", day=day.isoformat(), rows=area_rows, case=base.case,
-                    illustrative=any(f["properties"].get("illustrative") for f in features))
-    statuses = [f["properties"]["status"] for f in features] or list(STATUS_STYLE)
-    panels = [title, _legend(sides, statuses, stale=any(f["properties"].get("stale") for f in features))]
-    if tile_url is not None:
-        m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
-        layers = [{"title": p["series_title"], "url": tile_url(p), "attribution": p["source"],
-                   "style": area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))}
-                  for p in (f["properties"] for f in features)]
-        return _finish(m, panels, lambda control: f"{_init(m)} frontline.tileLayers({m.get_name()}, {control}, "
-                                                   f"{script_json(layers)}); {front_script(m, control, fronts, sides)}",
-                       share)
-    by_series: dict[str, list[dict[str, Any]]] = {}
-    for feature in features:
-        by_series.setdefault(feature["properties"]["series_title"], []).append(feature)
-    for title_, group_features in by_series.items():
-        group = folium.FeatureGroup(name=esc(title_))
-        for feature in group_features:
-            p = feature["properties"]
-            style = area_style(sides.get(p["side"]) if p["side"] else None, p["status"], bool(p.get("stale")))
-            # Geometry only: folium embeds the data in a script that Jinja parses again (see esc), and the
-            # tooltip says everything the properties would.
-            shape = {"type": "Feature", "geometry": feature["geometry"], "properties": {}}
-            folium.GeoJson(shape, style_function=lambda _, s=style: s,
-                           tooltip=folium.Tooltip(_area_tooltip(p))).add_to(group)
-        group.add_to(m)
-    return _finish(m, panels, lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
-
-
-def timeline_page(assets: Assets, base: BaseMap, days: Sequence[date], day: date | None,
-                  config: Mapping[str, Any], sides: Mapping[str, SideStyle], share: Share | None = None,
-                  fronts: Sequence[Mapping[str, Any]] = ()) -> str:
-    """A slider over the days with data; each day's claims are fetched from /control as the slider moves, and
-    each switched-on front line (``fronts``, URLs with __DAY__) from /frontline."""
-    m = new_map(assets, base, _page_title(base, "timeline"))
-    if config.get("tileTemplate"):
-        m.default_js = [*m.default_js, ("vectorgrid", assets.vectorgrid_js)]
-    settings = {**config, "days": [d.isoformat() for d in days], "day": day.isoformat() if day else None,
-                "fronts": front_specs(fronts, sides),
-                "styles": STATUS_STYLE, "staleStyle": STALE_STYLE, "grey": GREY,
-                "sides": {c: s.color for c, s in sides.items()},
-                "places": [{k: p[k] for k in ("key", "name", "lat", "lon")} for p in base.places]}
-    name = m.get_name()
-    return _finish(m, [_render("map_timeline_title.html", case=base.case), _legend(sides, STATUS_STYLE, stale=True)],
-                   lambda control: f"{_init(m)} frontline.timeline({name}, {control}, {script_json(settings)});",
-                   share)
-
-
-def compare_page(assets: Assets, base: BaseMap, before: date, after: date, rows: Sequence[Mapping[str, Any]],
-                 sides: Mapping[str, SideStyle], towns: Sequence[Mapping[str, Any]] = (),
-                 share: Share | None = None, fronts: Sequence[Mapping[str, Any]] = ()) -> str:
-    """Areas gained and lost per claim series between two days, with km² in the title, and the settlements that
-    changed hands (``towns``: rows of /stats/settlements) with the day of each change."""
-    m = new_map(assets, base, _page_title(base, f"{before.isoformat()} to {after.isoformat()}"))
-    for row in rows:
-        colour = colour_of(sides.get(row["side"]) if row["side"] else None, row["status"])
-        label = row["title"]
-        group = folium.FeatureGroup(name=esc(label))
-        for change, change_style in CHANGE_STYLE.items():
-            if row[f"{change}_km2"] > 0 and row[f"{change}_geojson"]:
-                style = _painted(colour, change_style)
-                tooltip = _render("map_change_tooltip.html", label=label, change=change, area_km2=row[f"{change}_km2"])
-                folium.GeoJson(orjson.loads(row[f"{change}_geojson"]), style_function=lambda _, s=style: s,
-                               tooltip=folium.Tooltip(tooltip)).add_to(group)
-        group.add_to(m)
-    title = _render("map_compare_title.html", before=before.isoformat(), after=after.isoformat(),
-                    rows=rows, case=base.case, towns=towns)
-    return _finish(m, [title, _legend(sides, [], changes=True)],
-                   lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
-
-
-#: How the disagreement page draws each kind of ground: what the series share (agreed in A's colour, opposed in
-#: purple, undetermined in grey) filled; what only one draws as an outline in its own colour.
-DISAGREEMENT_KINDS = ("agreed", "opposed", "undetermined", "only_a", "only_b")
-OPPOSED = "#7b2d8b"
-
-
-def disagreement_styles(series: Mapping[str, Mapping[str, Any]], sides: Mapping[str, SideStyle]
-                        ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """How each kind of ground is drawn and named, given the two series (``a`` and ``b``)."""
-    def colour(role: str) -> str:
-        side = series[role]["side"]
-        return colour_of(sides.get(side) if side else None, series[role]["status"])
-
-    styles = {"agreed": _painted(colour("a"), {"fillOpacity": 0.5, "weight": 1}),
-              "opposed": _painted(OPPOSED, {"fillOpacity": 0.55, "weight": 1}),
-              "undetermined": _painted(GREY, {"fillOpacity": 0.4, "weight": 1}),
-              "only_a": _painted(colour("a"), {"fillOpacity": 0.12, "weight": 2, "dashArray": "6 4"}),
-              "only_b": _painted(colour("b"), {"fillOpacity": 0.12, "weight": 2, "dashArray": "2 4"})}
-    labels = {"agreed": "agreed: both give it to the same side", "opposed": "opposed: they give it to opposite sides",
-              "undetermined": "undetermined: one gives it to no side",
-              "only_a": f"only A: {series['a']['title']}", "only_b": f"only B: {series['b']['title']}"}
-    return styles, labels
-
-
-def disagreement_page(assets: Assets, base: BaseMap, day: date, found: Mapping[str, Any],
-                      figures: Mapping[str, float], sides: Mapping[str, SideStyle], share: Share | None = None,
-                      fronts: Sequence[Mapping[str, Any]] = ()) -> str:
-    """Two claim series on a day: the ground they agree on, oppose, leave undetermined, or draw alone, one
-    toggleable layer each, with the km² in the title."""
-    series = found["series"]
-    m = new_map(assets, base, _page_title(base, f"{series['a']['title']} against {series['b']['title']}"))
-    styles, labels = disagreement_styles(series, sides)
-    for kind in DISAGREEMENT_KINDS:
-        geometry = found["geojson"][kind]
-        group = folium.FeatureGroup(name=esc(labels[kind]))
-        if geometry and figures[f"{kind}_km2"] > 0:
-            shape = {"type": "Feature", "geometry": orjson.loads(geometry), "properties": {}}
-            folium.GeoJson(shape, style_function=lambda _, st=styles[kind]: st,
-                           tooltip=folium.Tooltip(f"{esc(labels[kind])}: {_km2(figures[f'{kind}_km2'])} km²")
-                           ).add_to(group)
-        group.add_to(m)
-    kinds = [(kind, labels[kind], styles[kind]["fillColor"]) for kind in DISAGREEMENT_KINDS]
-    title = _render("map_disagreement_title.html", day=day.isoformat(), series=list(series.values()),
-                    kinds=kinds, figures=figures, case=base.case)
-    return _finish(m, [title], lambda control: f"{_init(m)} {front_script(m, control, fronts, sides)}", share)
-
-
-def _page_title(base: BaseMap, what: str) -> str:
+def page_title(base: BaseMap, what: str) -> str:
     """The browser tab's title: the case (or 'every claim, uncut') and what the page shows."""
     return f"Frontline: {base.case['title'] if base.case else 'every claim, uncut'}: {what}"
-
-
-def _init(m: folium.Map) -> str:
-    """The script every map page runs: the view in the URL, and place labels that follow the zoom."""
-    return f"frontline.permalink({m.get_name()}); frontline.labels({m.get_name()});"

@@ -75,6 +75,8 @@ class Rule(_Strict):
     skip: bool = False
     figure: Figure | None = None
     title: str | None = Field(default=None, description="The series' title, e.g. 'DeepStateMap — …'.")
+    short_title: str | None = Field(default=None, min_length=1, max_length=40, description=(
+        "At most 40 characters, for a map's layer list under the source's name."))
     same_ground_as: str | None = Field(default=None, description=(
         "Key of a series of the same source over the same ground that is preferred to this one."))
 
@@ -94,8 +96,10 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _target(self) -> Rule:
         if self.skip:
-            if self.side or self.status or self.layer or self.figure or self.title or self.same_ground_as:
-                raise ValueError("a skip rule takes no side, status, layer, figure, title or same_ground_as")
+            if (self.side or self.status or self.layer or self.figure or self.title or self.short_title
+                    or self.same_ground_as):
+                raise ValueError("a skip rule takes no side, status, layer, figure, title, short_title or "
+                                 "same_ground_as")
             return self
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)} (or skip = true)")
@@ -143,8 +147,9 @@ class Profile(_Strict):
     def series(self) -> list[dict[str, Any]]:
         """The titles and preferences the rules give their series (keys as stored)."""
         return [{"key": series_key(self.source, rule.side, rule.status, rule.layer), "title": rule.title,
-                 "same_ground_as": rule.same_ground_as}
-                for rule in self.rule if not rule.skip and rule.status and (rule.title or rule.same_ground_as)]
+                 "short_title": rule.short_title, "same_ground_as": rule.same_ground_as}
+                for rule in self.rule
+                if not rule.skip and rule.status and (rule.title or rule.short_title or rule.same_ground_as)]
 
     def day(self, path: Path, properties: dict[str, Any]) -> tuple[date | None, datetime | None]:
         """The day a feature describes and, for a publication-time file name, when it was published."""

@@ -235,13 +235,22 @@ def _dashes(dash_array: str | None, width: float) -> Any:
 
 
 def _places(ax: Any, places: Sequence[tuple[str, float, float, bool]]) -> None:
+    """Each settlement's marker, and its name where it overlaps no name already placed (``places`` come in order
+    of priority, as the maps place them: the case's key places, then by population)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Any] = []
     for name, lon, lat, major in places:
         x, y = TO_MERCATOR.transform(lon, lat)
         ax.plot(x, y, marker="o", markersize=4.5 if major else 3, markerfacecolor="white",
                 markeredgecolor="#111", markeredgewidth=1, zorder=5)
-        ax.annotate(name, (x, y), xytext=(5, 2), textcoords="offset points", fontsize=7.5 if major else 5.5,
-                    fontweight="bold" if major else "normal", zorder=6, annotation_clip=True,
-                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
+        label = ax.annotate(name, (x, y), xytext=(5, 2), textcoords="offset points", fontsize=7.5 if major else 5.5,
+                            fontweight="bold" if major else "normal", zorder=6, annotation_clip=True,
+                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
+        box = label.get_window_extent(renderer)
+        if any(box.overlaps(other) for other in placed):
+            label.remove()
+        else:
+            placed.append(box)
 
 
 def _title(ax: Any, scene: Scene) -> None:

@@ -208,4 +208,4 @@ def _series_titles(path: Path) -> Iterator[dict[str, Any]]:
     for p, _ in _features(path):
         if p.get("series_title"):
             yield {"key": series_key(p["source"], p.get("side"), p["status"], p.get("layer")),
-                   "title": p["series_title"]}
+                   "title": p["series_title"], "short_title": p.get("series_short_title")}

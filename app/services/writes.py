@@ -126,6 +126,6 @@ def describe_series(conn: Connection, caller: Caller, key: str, patch: SeriesPat
         raise Unprocessable(f"same_ground_as: '{target}' is not another series of the same source",
                             field="same_ground_as")
     if not values:
-        raise Unprocessable("nothing to change: give title, same_ground_as or notes", field="body")
+        raise Unprocessable("nothing to change: give title, short_title, same_ground_as or notes", field="body")
     reference.edit_series(conn, key, values)
     tokens.record(conn, caller.name, "correct", "series", key, [], values)

@@ -1,216 +1,139 @@
-/* Frontline maps: the view in the URL (permalinks) and the timeline slider. No dependency but Leaflet. */
+/* Frontline maps, the layers: the view in the URL, settlements and their labels (which never overlap), control
+   areas from vector tiles, front lines, attributions. panel.js builds the controls around them; timeline.js the
+   slider. No dependency but Leaflet. Data never becomes markup: names are set as text, or escaped by the server. */
 "use strict";
 
 var frontline = (function () {
-  /* Keep the map view in the URL hash (#map=zoom/lat/lon) so a link reopens the same view. */
+  /* What the page shows beyond its query, in the URL hash so a link reopens it: the view
+     (#map=zoom/lat/lon) and the layers switched away from the page's defaults (&layers=-key,+key). */
+  function hashGet(name) {
+    var found = new RegExp("[#&]" + name + "=([^&]*)").exec(window.location.hash);
+    return found ? decodeURIComponent(found[1]) : null;
+  }
+
+  function hashSet(name, value) {
+    var parts = window.location.hash.replace(/^#/, "").split("&").filter(function (p) {
+      return p && p.indexOf(name + "=") !== 0;
+    });
+    if (value) { parts.push(name + "=" + encodeURIComponent(value).replace(/%(2F|2C|2B|3A)/g, decodeURIComponent)); }
+    parts.sort();  // map= first, then layers=
+    history.replaceState(null, "", window.location.pathname + window.location.search +
+                         (parts.length ? "#" + parts.join("&") : ""));
+    document.dispatchEvent(new Event("fl-hash"));
+  }
+
   function permalink(map) {
     map.attributionControl.setPrefix("Leaflet");  // the library's name, without its default flag
-    var match = /map=(\d+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(window.location.hash);
+    var match = /^(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(hashGet("map") || "");
     if (match) {
       map.setView([parseFloat(match[2]), parseFloat(match[3])], parseInt(match[1], 10));
     }
     map.on("moveend", function () {
       var c = map.getCenter();
-      var hash = "#map=" + map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4);
-      history.replaceState(null, "", window.location.pathname + window.location.search + hash);
+      hashSet("map", map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4));
     });
-  }
-
-  /* Settlement labels: the case's key places at every zoom, the others from zoom 9 up. */
-  function labels(map) {
-    function update() {
-      map.getContainer().classList.toggle("fl-labels-minor-hidden", map.getZoom() < 9);
-    }
-    map.on("zoomend", update);
-    update();
   }
 
   /* Settlements as circle markers in their own pane (above the areas, so they stay clickable), each with its
-     name as a permanent label and its popup (markup the server built and escaped). */
-  function places(group, list) {
-    list.forEach(function (p) {
-      L.circleMarker([p.lat, p.lon], {
-        radius: p.major ? 5 : 3.5, color: "#111111", weight: 1.5, fill: true, fillColor: "#ffffff", fillOpacity: 1.0,
-        pane: "settlements"
+     name as a permanent label and its popup (markup the server built and escaped). Labels are decluttered. */
+  function places(map, group, list) {
+    var markers = list.map(function (p) {
+      var marker = L.circleMarker([p.lat, p.lon], {
+        radius: p.major ? 5 : 3.5, color: "#111111", weight: 1.5, fill: true, fillColor: "#ffffff",
+        fillOpacity: 1.0, pane: "settlements"
       }).bindPopup(p.popup, { maxWidth: 360 })
         .bindTooltip(p.label, { sticky: false, permanent: true, direction: "right", offset: [6, 0],
-                                className: "fl-label" + (p.major ? "" : " fl-label-minor") })
-        .addTo(group);
+                                className: "fl-label" + (p.major ? " fl-label-major" : "") });
+      marker.flRank = p.rank || 0;
+      marker.flName = p.label;
+      return marker.addTo(group);
+    });
+    markers.sort(function (a, b) { return b.flRank - a.flRank || (a.flName < b.flName ? -1 : 1); });
+    var pending = null;
+    function later() {
+      if (pending === null) { pending = requestAnimationFrame(function () { pending = null; declutter(map, markers); }); }
+    }
+    map.on("zoomend moveend resize layeradd layerremove", later);
+    map.flDeclutter = function () { declutter(map, markers); };
+    declutter(map, markers);
+  }
+
+  /* Show each label that fits: by rank (the case's key places, then population), a label is shown on the right
+     of its marker, else on its left, where it stays inside the map and overlaps no label already shown, no other
+     settlement's marker and no front line drawn; else it is hidden (kept in the page, so the marker's name is
+     still read out). */
+  function declutter(map, markers) {
+    var taken = [];
+    var fronts = frontSegments(map);
+    var origin = map.getContainer().getBoundingClientRect();
+    var view = L.bounds([0, 0], [origin.width, origin.height]);
+    var dots = markers.filter(function (m) { return map.hasLayer(m); }).map(function (m) {
+      var c = map.latLngToContainerPoint(m.getLatLng()), r = m.getRadius() + 1;
+      return { marker: m, box: { left: c.x - r, top: c.y - r, right: c.x + r, bottom: c.y + r } };
+    });
+    markers.forEach(function (marker) {
+      var tooltip = marker.getTooltip();
+      var element = tooltip && tooltip.getElement();
+      if (!element || !map.hasLayer(marker)) { return; }
+      var point = map.latLngToContainerPoint(marker.getLatLng());
+      element.classList.remove("fl-label-hidden");
+      if (!view.contains(point)) { element.classList.add("fl-label-hidden"); return; }
+      var placed = false;
+      ["right", "left"].some(function (side) {
+        tooltip.options.direction = side;
+        tooltip.options.offset = side === "right" ? [6, 0] : [-6, 0];
+        tooltip.update();
+        var r = element.getBoundingClientRect();
+        var box = { left: r.left - origin.left - 1, top: r.top - origin.top - 1,
+                    right: r.right - origin.left + 1, bottom: r.bottom - origin.top + 1 };
+        var free = box.left >= 0 && box.top >= 0 && box.right <= origin.width && box.bottom <= origin.height &&
+          !taken.some(function (t) { return overlaps(t, box); }) &&
+          !dots.some(function (d) { return d.marker !== marker && overlaps(d.box, box); }) &&
+          !fronts.some(function (s) { return crosses(s, box); });
+        if (free) { taken.push(box); placed = true; }
+        return free;
+      });
+      if (!placed) { element.classList.add("fl-label-hidden"); }
     });
   }
 
-  function styleFor(config, p) {
-    var grey = p.status === "contested" || p.status === "unknown" || !p.side;
-    var color = grey ? config.grey : (config.sides[p.side] || config.grey);
-    var base = config.styles[p.status] || config.styles.assessed;
-    if (p.stale) { base = Object.assign({}, base, config.staleStyle); }  // outline only: an old observation
-    return { color: color, fillColor: color, fillOpacity: base.fillOpacity, weight: base.weight,
-             dashArray: base.dashArray };
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
-  /* Text only: data never becomes markup. */
-  function tooltip(p) {
-    var node = document.createElement("div");
-    var seen = p.stale ? "as of " + p.observed_on + " (" + p.age_days + " days before: stale)"
-                       : "observed " + p.observed_on;
-    [p.series_title, (p.side || "no side") + ", " + p.status, seen,
-     Number(p.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) + " km²"].forEach(function (line) {
-      var div = document.createElement("div");
-      div.textContent = line;
-      node.appendChild(div);
-    });
-    return node;
-  }
-
-  function query(config, extra) {
-    var params = new URLSearchParams(config.filters);
-    Object.keys(extra).forEach(function (k) { params.set(k, extra[k]); });
-    return params.toString();
-  }
-
-  /* A claim series' layer group, made (and listed in the layer control, by title) when the series appears. */
-  function seriesGroup(map, control, groups, properties) {
-    var key = properties.series;
-    if (!groups[key]) {
-      groups[key] = L.layerGroup().addTo(map);
-      var label = document.createElement("span");
-      label.textContent = properties.series_title;  // text, never markup
-      control.addOverlay(groups[key], label.outerHTML);
+  /* Whether segment s ([x1, y1, x2, y2], container pixels) passes through box b (Liang–Barsky clipping). */
+  function crosses(s, b) {
+    var t0 = 0, t1 = 1, dx = s[2] - s[0], dy = s[3] - s[1];
+    var checks = [[-dx, s[0] - b.left], [dx, b.right - s[0]], [-dy, s[1] - b.top], [dy, b.bottom - s[1]]];
+    for (var i = 0; i < 4; i++) {
+      var p = checks[i][0], q = checks[i][1];
+      if (p === 0) { if (q < 0) { return false; } continue; }
+      var t = q / p;
+      if (p < 0) { if (t > t1) { return false; } if (t > t0) { t0 = t; } } else { if (t < t0) { return false; } if (t < t1) { t1 = t; } }
     }
-    return groups[key];
+    return true;
   }
 
-  /* A slider over the days with data: each day's claims come from /control, its areas from /stats/area;
-     each claim series gets its own toggleable layer in the page's layer control. */
-  function timeline(map, control, config) {
-    var groups = {};
-    var fronts = frontLines(map, control, config.fronts || []);
-    var days = config.days;
-    var dayLabel = document.getElementById("fl-day");
-    var areas = document.getElementById("fl-areas");
-    var sliderControl = L.control({ position: "bottomleft" });
-    var slider, playButton, timer = null, shown = null;
-
-    sliderControl.onAdd = function () {
-      var div = L.DomUtil.create("div", "fl-slider");
-      playButton = L.DomUtil.create("button", "", div);
-      playButton.type = "button";
-      playButton.id = "fl-play";
-      playButton.textContent = "▶ play";
-      slider = L.DomUtil.create("input", "", div);
-      slider.type = "range";
-      slider.id = "fl-slider";
-      slider.min = 0;
-      slider.max = Math.max(days.length - 1, 0);
-      slider.step = 1;
-      var count = L.DomUtil.create("span", "", div);
-      count.textContent = " " + days.length + " days with data";
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.disableScrollPropagation(div);
-      slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
-      playButton.addEventListener("click", togglePlay);
-      return div;
-    };
-    sliderControl.addTo(map);
-
-    function show(index) {
-      var day = days[index];
-      if (day === undefined || day === shown) { return; }
-      shown = day;
-      slider.value = index;
-      dayLabel.textContent = day;
-      frontsOn(map, fronts, day);
-      var url = new URL(window.location.href);
-      url.searchParams.set("day", day);
-      history.replaceState(null, "", url.pathname + url.search + url.hash);
-      fetch(config.controlUrl + "?" + query(config, { date: day, simplify: config.simplify }))
-        .then(function (r) { return r.json(); })
-        .then(function (collection) {
-          if (shown !== day) { return; }
-          Object.keys(groups).forEach(function (key) { groups[key].clearLayers(); });
-          collection.features.forEach(function (feature) {
-            var group = seriesGroup(map, control, groups, feature.properties);
-            if (config.tileTemplate) {  // the day's polygons of the series from the vector tiles
-              var p = feature.properties;
-              var asked = { series: p.series, datetime: p.observed_on };
-              if (p.illustrative) { asked.source = p.source; }  // examples are tiled only when asked for
-              tileGrid(map, config.tileTemplate + "?" + new URLSearchParams(asked), styleFor(config, p))
-                .addTo(group);
-              return;
-            }
-            L.geoJSON(feature, {
-              style: function (f) { return styleFor(config, f.properties); },
-              onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties)); }
-            }).addTo(group);
-          });
-          document.body.setAttribute("data-day-shown", day);
-        });
-      fetch(config.areaUrl + "?" + query(config, { date: day }))
-        .then(function (r) { return r.json(); })
-        .then(function (table) {
-          if (shown !== day) { return; }
-          areas.textContent = "";
-          table.rows.forEach(function (row) {
-            var div = document.createElement("div");
-            div.textContent = row.title + " (observed " + row.observed_on + "): " +
-              Number(row.area_km2).toLocaleString("en", { maximumFractionDigits: 1 }) + " km²";
-            areas.appendChild(div);
-          });
-        });
-    }
-
-    function togglePlay() {
-      if (timer) {
-        clearInterval(timer);
-        timer = null;
-        playButton.textContent = "▶ play";
-        return;
-      }
-      playButton.textContent = "❚❚ pause";
-      timer = setInterval(function () {
-        var next = (parseInt(slider.value, 10) + 1) % days.length;
-        show(next);
-      }, config.intervalMs || 1200);
-    }
-
-    /* A settlement's popup says who holds it on the day shown, per source (asked when it opens). */
-    map.on("popupopen", function (event) {
-      var at = event.popup.getLatLng();
-      var place = config.places.filter(function (p) {
-        return Math.abs(p.lat - at.lat) < 1e-7 && Math.abs(p.lon - at.lng) < 1e-7;
-      })[0];
-      var day = shown;
-      if (!place || !day) { return; }
-      fetch(config.placeUrl.replace("__KEY__", encodeURIComponent(place.key)) + "?" + query(config, { date: day }))
-        .then(function (r) { return r.json(); })
-        .then(function (table) {
-          var node = document.createElement("div");
-          var title = document.createElement("b");
-          title.textContent = place.name;
-          node.appendChild(title);
-          node.appendChild(document.createTextNode(" on " + day + ":"));
-          var held = table.rows.filter(function (row) { return row.holds; });
-          if (!held.length) {
-            held = [{ none: true }];
+  /* The segments of every front line on the map, in container pixels. */
+  function frontSegments(map) {
+    var segments = [];
+    map.eachLayer(function (layer) {
+      if (!layer.flFront || !layer.getLayers) { return; }
+      layer.eachLayer(function (feature) {
+        if (!feature.getLatLngs) { return; }
+        var parts = feature.getLatLngs();
+        if (parts.length && !Array.isArray(parts[0])) { parts = [parts]; }
+        parts.forEach(function (part) {
+          for (var i = 1; i < part.length; i++) {
+            var a = map.latLngToContainerPoint(part[i - 1]), b = map.latLngToContainerPoint(part[i]);
+            segments.push([a.x, a.y, b.x, b.y]);
           }
-          held.forEach(function (row) {
-            var line = document.createElement("div");
-            line.className = "fl-holder";
-            line.textContent = row.none ? "no source's control area covers it on this day" :
-              row.title + ": " + (row.side || "unknown") + " " + row.status + " since " + row.held_since +
-              " (observed " + row.observed_on + ")";
-            node.appendChild(line);
-          });
-          event.popup.setContent(node);
         });
+      });
     });
-
-    var start = config.day ? days.indexOf(config.day) : -1;
-    show(start >= 0 ? start : days.length - 1);
+    return segments;
   }
 
-  // Control areas drawn from the vector tiles (Leaflet.VectorGrid), one overlay per claim series: each
-  // layer's URL template already names the series and its observation day.
   // A layer of control areas from the vector tiles (Leaflet.VectorGrid). Tile layers live in the tile pane,
   // under the regions' fills: they get a pane of their own, above the overlays.
   function tileGrid(map, url, style, attribution) {
@@ -223,43 +146,41 @@ var frontline = (function () {
     });
   }
 
-  function tileLayers(map, control, layers) {
-    layers.forEach(function (spec) {
-      var grid = tileGrid(map, spec.url, spec.style, spec.attribution);
-      grid.on("click", function (event) {
-        var p = event.layer.properties;
-        L.popup().setLatLng(event.latlng).setContent(
-          document.createTextNode(spec.title + ": " + p.name + ", " + p.area_km2 + " km² (" + p.observed_on + ")")
-        ).openOn(map);
-      });
-      grid.addTo(map);
-      control.addOverlay(grid, spec.title);
+  /* A series' areas from the vector tiles, with a popup on click (text only). */
+  function tileLayer(map, spec, title) {
+    var grid = tileGrid(map, spec.url, spec.style, spec.attribution);
+    grid.on("click", function (event) {
+      var p = event.layer.properties;
+      L.popup().setLatLng(event.latlng).setContent(
+        document.createTextNode(title + ": " + p.name + ", " + p.area_km2 + " km² (" + p.observed_on + ")")
+      ).openOn(map);
     });
+    return grid;
   }
 
-  // Front lines (GET /frontline), one overlay per claim series with a side, fetched when shown. A spec's URL may
-  // hold __DAY__: the timeline sets the day (frontsOn), and a shown line follows it.
-  function frontLines(map, control, fronts) {
-    return fronts.map(function (spec) {
-      var layer = L.geoJSON(null, {
-        style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round", dashArray: spec.dashed ? "7 7" : null },
-        onEachFeature: function (f, l) {
-          var label = document.createElement("span");
-          label.textContent = "Front line of " + spec.title + ": " + f.properties.length_km + " km (geodesic), " +
-            "observed " + f.properties.observed_on;
-          l.bindTooltip(label, { sticky: true });
-        }
-      });
-      layer.flSpec = spec;
-      layer.flUrl = spec.url.indexOf("__DAY__") < 0 ? spec.url : null;
-      layer.on("add", function () { loadFront(layer); });
-      control.addOverlay(layer, "Front line: " + spec.title);
-      if (spec.shown) { layer.addTo(map); }
-      return layer;
+  // A front line (GET /frontline), fetched when shown. Its URL may hold __DAY__: the timeline sets the day
+  // (setDay), and a shown line follows it.
+  function frontLayer(map, spec, title) {
+    var layer = L.geoJSON(null, {
+      style: { color: spec.colour, weight: 4, opacity: 0.95, lineCap: "round", dashArray: spec.dashed ? "7 7" : null },
+      onEachFeature: function (f, l) {
+        var label = document.createElement("span");
+        label.textContent = "Front line of " + title + ": " + f.properties.length_km + " km (geodesic), " +
+          "observed " + f.properties.observed_on;
+        l.bindTooltip(label, { sticky: true });
+      }
     });
+    layer.flFront = true;
+    layer.flUrl = spec.url.indexOf("__DAY__") < 0 ? spec.url : null;
+    layer.on("add", function () { loadFront(map, layer); });
+    layer.setDay = function (day) {
+      layer.flUrl = spec.url.replace("__DAY__", day);
+      if (map.hasLayer(layer)) { loadFront(map, layer); }
+    };
+    return layer;
   }
 
-  function loadFront(layer) {
+  function loadFront(map, layer) {
     var url = layer.flUrl;
     if (!url || layer.flLoaded === url) { return; }
     layer.flLoaded = url;
@@ -267,13 +188,7 @@ var frontline = (function () {
       if (layer.flLoaded !== url) { return; }
       layer.clearLayers();
       if (c.features) { layer.addData(c); }  // a day before the series' first observation: a 404, no line
-    });
-  }
-
-  function frontsOn(map, layers, day) {
-    layers.forEach(function (layer) {
-      layer.flUrl = layer.flSpec.url.replace("__DAY__", day);
-      if (map.hasLayer(layer)) { loadFront(layer); }
+      if (map.flDeclutter) { map.flDeclutter(); }  // labels give way to the line
     });
   }
 
@@ -307,8 +222,8 @@ var frontline = (function () {
   }
 
   return {
-    share: share,
-    permalink: permalink, labels: labels, places: places, timeline: timeline, tileLayers: tileLayers,
-    frontLines: frontLines
+    permalink: permalink, hashGet: hashGet, hashSet: hashSet, places: places, declutter: declutter,
+    tileGrid: tileGrid, tileLayer: tileLayer,
+    frontLayer: frontLayer, share: share
   };
 })();

@@ -21,6 +21,7 @@ from tests.helpers import (
     GEOD,
     SYRSKYI_EXAMPLE,
     add_observations,
+    bearer,
     case_ground,
     every,
     km2,
@@ -29,8 +30,9 @@ from tests.helpers import (
     problem,
 )
 
-SERIES_COLUMNS = ["id", "title", "source", "side", "status", "layer", "first_observed", "last_observed",
-                  "observations", "median_gap_days", "preferred", "same_ground_as", "notes"]
+SERIES_COLUMNS = ["id", "title", "short_title", "source", "source_name", "side", "status", "layer",
+                  "first_observed", "last_observed", "observations", "median_gap_days", "preferred", "same_ground_as",
+                  "notes"]
 SOURCE_COLUMNS = ["slug", "name", "kind", "affiliation", "url", "terms", "attribution", "series", "first_observed",
                   "last_observed"]
 DAILY = "deepstatemap/RU/assessed/-"
@@ -198,6 +200,28 @@ def test_cases_list_the_kursk_incursion_first_with_what_it_is(client: TestClient
     assert "sudzha" in first["key_places"] and set(first["key_places"]) <= set(places)
     assert all(ground.covers(places[key]) for key in first["key_places"])
     assert client.get("/cases").headers["content-type"] == "application/json"
+    # What its maps show at first: DeepStateMap's salient and grey zone, ISW's advances, DeepStateMap's daily ground.
+    assert first["featured"] == ["deepstatemap/UA/assessed/kursk-salient", "deepstatemap/-/unknown/unknown",
+                                 "isw/RU/assessed/kursk-ru-advances", "deepstatemap/RU/assessed/-"]
+
+
+def test_every_series_has_a_short_title_for_the_layer_list(seeded: Connection, client: TestClient) -> None:
+    """A series' short title is its own (profile, seed, editor) or its title without the source's name, cut to 40
+    characters; the full title stays in `title`."""
+    made = add_observations(seeded, "isw", "RU", "assessed", "a-layer-with-a-rather-long-name", [date(2024, 9, 1)])
+    found = series(client, "?source=example,isw")
+    assert all(1 <= len(row["short_title"]) <= 40 for row in found.values())
+    assert found[SYRSKYI_EXAMPLE]["short_title"] == "Syrskyi's claimed area (example)"  # the seed's own
+    assert found[SYRSKYI_EXAMPLE]["source_name"] == "Example (illustrative shapes)"
+    title = found[made]["title"]  # made from source, side, status and layer: too long for the list
+    assert title.startswith("Institute for the Study of War (ISW) / Critical Threats — ") and len(title) > 40
+    short = found[made]["short_title"]
+    assert len(short) == 40 and short.endswith("…") and title.split(" — ", 1)[1].startswith(short[:-1])
+    token = bearer(seeded, client.app.state.settings, "editor", "write")
+    assert client.patch(f"/series/{made}", json={"short_title": "x" * 41}, headers=token).status_code == 422
+    assert client.patch(f"/series/{made}", json={"short_title": "ISW advances"}, headers=token).status_code == 204
+    assert series(client, "?source=isw")[made]["short_title"] == "ISW advances"
+    assert series(client, "?source=isw")[made]["title"] == title
 
 
 def test_cases_as_geojson_give_each_case_its_ground(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point
 from sqlalchemy import Connection, text
 
+from app.services import images
 from app.services.maps import esc
 from tests.helpers import (
     CASE,
@@ -42,15 +43,26 @@ def test_pages_load_only_from_this_host(client: TestClient, url: str) -> None:
         assert client.get(asset).status_code == 200, asset
 
 
+def page_config(page: str) -> dict[str, Any]:
+    """The configuration a map page hands panel.js (``frontline.page(map, {...})``)."""
+    start = page.index("frontline.page(")
+    config, _ = json.JSONDecoder().raw_decode(page, page.index("{", start))
+    return dict(config)
+
+
+def layer_items(page: str) -> list[dict[str, Any]]:
+    """The entries of a map page's layer list: group, key, (short) title, full title, on, fronts."""
+    return list(page_config(page)["layers"])
+
+
 def overlay_names(page: str) -> list[str]:
-    """The names of a map page's toggleable layers, as the layer control shows them."""
-    found = re.findall(r'^\s*"([^"]*)" : feature_group_\w+,$', page, re.MULTILINE)
-    return [html.unescape(json.loads(f'"{name}"')) for name in found]  # a JSON string of escaped HTML
+    """The full names of a map page's toggleable layers (the layer list shows short titles, these in tooltips)."""
+    return [item["full"] for item in layer_items(page)]
 
 
 def settlements(page: str) -> list[dict[str, Any]]:
     """The settlements a page draws (maps.js ``frontline.places``): label and popup as the markup sent."""
-    found = re.search(r"frontline\.places\(\w+, (\[.*?\])\);", page)
+    found = re.search(r"frontline\.places\(\w+, \w+, (\[.*?\])\);", page)
     assert found, "the page draws no settlements"
     return list(json.loads(found.group(1)))
 
@@ -61,8 +73,8 @@ def shown(page: str) -> str:
 
 
 def title_panel(page: str) -> str:
-    """The text of a map page's title panel (heading, warnings, the table of km²), rendered on one line."""
-    start = page.index("<div class='fl-panel fl-title' id='fl-title'>")
+    """The text of a map page's bar and drawer (heading, case, warnings, the table of km²), rendered on one line."""
+    start = page.index("<header class='fl-bar' id='fl-bar'>")
     return html.unescape(re.sub(r"<[^>]+>", " ", page[start:page.index("\n", start)]))
 
 
@@ -246,7 +258,7 @@ SALIENT_TITLE = "DeepStateMap — ground held by Ukraine, assessed (kursk-salien
 
 def case_line(page: str) -> str:
     """The line under a map page's heading that says which ground it shows."""
-    found = re.search(r"<div class='fl-case' id='fl-case'>(.*?)</div>", page)
+    found = re.search(r"<div class='fl-case' id='fl-case'[^>]*>(.*?)</div>", page)
     assert found, "no case line in the title panel"
     return html.unescape(found.group(1))
 
@@ -281,7 +293,8 @@ def test_map_pages_say_which_ground_they_show_and_cut_their_figures_to(client: T
     [case, *_] = client.get("/cases").json()["cases"]
     default = client.get(url)
     assert default.status_code == 200, default.text
-    assert case_line(default.text) == f"{case['title']}: areas and figures cut to its ground ({case['description']})"
+    assert case_line(default.text) == case["title"]  # under the heading; what its ground is, in the drawer
+    assert f"Cut to the case's ground: {case['description']}" in html.unescape(default.text)
     assert tab_title(default.text).startswith(f"Frontline: {case['title']}: ")
     named = client.get(f"{url}&case={case['key']}").text
     assert case_line(named) == case_line(default.text)
@@ -340,8 +353,10 @@ def test_map_pages_can_draw_their_areas_from_vector_tiles(client: TestClient) ->
     """tiles=true: the page loads Leaflet.VectorGrid from this app and names the tile template, not GeoJSON."""
     snapshot = client.get("/maps/snapshot?date=2024-09-15&source=example&tiles=true").text
     assert "/static/frontline/vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js" in snapshot
-    assert "frontline.tileLayers(" in snapshot and "L.geoJson(" not in snapshot.split("frontline.tileLayers(")[1]
-    assert "collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}?series=example" in snapshot
+    series = [item for item in layer_items(snapshot) if item["group"] != "Base layers"]
+    assert series and all(item["var"] is None and "/collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}"
+                          "?series=example" in item["tiles"]["url"] for item in series)
+    assert EXAMPLE_SERIES[SYRSKYI_EXAMPLE] not in " ".join(t for _, t in area_layers(snapshot))  # no GeoJSON areas
     timeline = client.get("/maps/timeline?source=example&tiles=true").text
     assert '"tileTemplate":"/collections/control-areas/tiles/WebMercatorQuad/{z}/{y}/{x}"' in timeline
     assert "Leaflet.VectorGrid.bundled.min.js" not in client.get("/maps/timeline?source=example").text
@@ -353,7 +368,8 @@ def test_the_snapshot_offers_each_sided_series_front_line(client: TestClient, se
     page = client.get("/maps/snapshot", params={"date": "2024-09-15", "source": "example",
                                                 "front": SYRSKYI_EXAMPLE})
     assert page.status_code == 200
-    specs = json.loads(re.search(r"frontline\.frontLines\([^,]+, [^,]+, (\[.*?\])\);", page.text).group(1))
+    # The seed's examples are none of the case's featured series: every one is on, and offers its front.
+    specs = [{**front, "title": item["full"]} for item in layer_items(page.text) for front in item["fronts"]]
     control = client.get("/control", params={"date": "2024-09-15", "source": "example"}).json()
     assert sorted(s["title"] for s in specs) == sorted({f["properties"]["series_title"] for f in control["features"]
                                                        if f["properties"]["side"]})
@@ -378,3 +394,71 @@ def test_the_compare_map_lists_the_settlements_that_changed_hands(client: TestCl
                         r"<td>([^<]*)</td><td>([^<]*)</td>\s*<td[^>]*>([^<]*)</td>", page.text)
     assert listed == [(r["place"], esc(r["name"]), r["series"], r["from_holder"] or "—", r["to_holder"] or "—",
                        r["changed_on"]) for r in changed]
+
+
+# -- what a page shows at first: the case's featured series (issue 22) ---------------------------------------------
+
+FEATURED_DAYS = every(date(2024, 9, 1), 3, step_days=5)  # 09-01, 09-06, 09-11
+
+
+def test_the_cases_featured_series_are_on_and_the_others_listed_off(seeded: Connection, client: TestClient,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Featured series are drawn when the page opens and offer their front line; the others are listed, off, with
+    no front; `series=` decides instead. The day navigation steps through the featured series' days, and the
+    chart asks /stats/area/series for them, cut to the case. The PNG is the page as it opens."""
+    salient = add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", FEATURED_DAYS,
+                               geometry=around(*SUDZHA))
+    liberated = add_observations(seeded, "deepstatemap", "UA", "assessed", "liberated", [date(2024, 9, 3)],
+                                 geometry=around(34.9, 50.95))
+    assert salient in client.get("/cases").json()["cases"][0]["featured"]
+    page = client.get("/maps/snapshot?date=2024-09-15").text
+    items = {item["key"]: item for item in layer_items(page)}
+    assert items[salient]["on"] and not items[liberated]["on"]
+    assert items[salient]["group"] == items[liberated]["group"] == "DeepStateMap"
+    assert [front["label"] for front in items[salient]["fronts"]] == ["front line"] and items[liberated]["fronts"] == []
+    assert all(len(item["title"]) <= 40 for item in items.values())
+    config = page_config(page)
+    assert config["nav"]["days"] == [d.isoformat() for d in FEATURED_DAYS]  # not the liberated layer's 09-03
+    assert [line["key"] for line in config["chart"]["series"]] == [salient]
+    chart = client.get(config["chart"]["url"])
+    assert chart.status_code == 200 and chart.json()["case"] == CASE
+    assert {row["series"] for row in chart.json()["rows"]} == {salient}
+    asked = {item["key"]: item for item in layer_items(client.get(f"/maps/snapshot?date=2024-09-15&series={liberated}"
+                                                                  f"&front={liberated}").text)}
+    assert asked[liberated]["on"] and asked[liberated]["fronts"][0]["shown"]
+    compared = client.get("/maps/compare?from=2024-09-01&to=2024-09-11").text
+    compare = {item["key"]: item for item in layer_items(compared)}
+    assert compare[salient]["on"] and not compare[liberated]["on"]
+    assert [f["label"] for f in compare[salient]["fronts"]] == ["front on 2024-09-01", "front on 2024-09-11"]
+    drawn: list[Any] = []
+    scene_of = images.snapshot_scene
+    monkeypatch.setattr(images, "snapshot_scene", lambda *a, **k: drawn.append(scene_of(*a, **k)) or drawn[-1])
+    assert client.get("/maps/snapshot?date=2024-09-15&f=png&width=400&height=300").status_code == 200
+    short = {row["id"]: row["short_title"] for row in client.get("/series").json()["series"]}
+    assert [layer.label.split(":")[0] for layer in drawn[0].layers] == [short[salient]]  # not the liberated layer
+
+
+def test_an_empty_store_says_what_to_do_instead_of_an_empty_map(client: TestClient) -> None:
+    """The seed alone holds only examples: a map asked without them says how to fetch or import claims, and links
+    the same view on the examples; with the examples it draws them and says nothing of the kind."""
+    page = client.get("/maps/snapshot?date=2024-09-15").text
+    assert "id='fl-empty'" in page and "frontline fetch" in page and "frontline import" in page
+    link = re.search(r"<a href='([^']+)' id='fl-examples'>", page)
+    assert link is not None
+    assert "source=example" in html.unescape(link.group(1)) and "date=2024-09-15" in html.unescape(link.group(1))
+    assert "id='fl-empty'" not in client.get("/maps/snapshot?date=2024-09-15&source=example").text
+    assert "id='fl-empty'" in client.get("/maps/timeline").text
+
+
+def test_the_png_legend_names_series_by_their_short_titles(client: TestClient, monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The PNG's legend uses the layer list's short titles (the full title stays in the page's tables)."""
+    drawn: list[Any] = []
+    scene_of = images.snapshot_scene
+    monkeypatch.setattr(images, "snapshot_scene", lambda *a, **k: drawn.append(scene_of(*a, **k)) or drawn[-1])
+    png = client.get("/maps/snapshot?date=2024-09-15&source=example&f=png&width=400&height=300")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    [scene] = drawn
+    labels = [layer.label for layer in scene.layers]
+    assert sorted(label.split(":")[0] for label in labels) == [
+        "ISW's Russian advances (example)", "Russian MoD's claims (example)", "Syrskyi's claimed area (example)"]

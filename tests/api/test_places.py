@@ -136,3 +136,43 @@ def test_another_sources_grey_zone_does_not_make_a_town_unknown(seeded: Connecti
     add_observations(seeded, "deepstatemap", "UA", "assessed", "kursk-salient", [DAY])
     isw_grey = add_observations(seeded, "isw", None, "contested", "test-grey", [DAY], geometry=around(*SUDZHA))
     assert holders(client, "sudzha") == {SALIENT: (False, "RU", True), isw_grey: (True, "unknown", False)}
+
+
+# -- finding a place by name (the maps' search box) ------------------------------------------------------------
+
+def found(client: TestClient, q: str, **params: object) -> list[str]:
+    """The keys GET /places?q= answers with, in order."""
+    response = client.get("/places", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["q"] == q.strip() and body["numberReturned"] == len(body["rows"])
+    return [row["key"] for row in body["rows"]]
+
+
+def test_a_place_is_found_by_part_of_its_name_or_of_a_cyrillic_name(client: TestClient) -> None:
+    assert found(client, "plek")[0] == "plekhovo"
+    assert found(client, "PLYOKH") == ["plekhovo"]  # an alternative spelling
+    assert found(client, "Плёх") == ["plekhovo"] and found(client, "ПЛЁХОВО") == ["plekhovo"]  # Cyrillic, any case
+    assert found(client, "Суджа") == ["sudzha"]
+    [sudzha] = client.get("/places", params={"q": "sudzha"}).json()["rows"]
+    assert (sudzha["name"], sudzha["lon"], sudzha["lat"], sudzha["region"]) == ("Sudzha", SUDZHA[0], SUDZHA[1],
+                                                                                 "kursk-oblast")
+    assert found(client, "%") == [] and found(client, "_") == []  # LIKE's wildcards are searched as text
+
+
+def test_names_equal_to_the_text_come_first_then_those_that_start_with_it(seeded: Connection,
+                                                                            client: TestClient) -> None:
+    add_place(seeded, "test-nosumy", "Nosumy")
+    add_place(seeded, "test-sumyivka", "Sumyivka")
+    keys = found(client, "sumy")
+    assert keys[0] == "sumy" and keys.index("test-sumyivka") < keys.index("test-nosumy")
+    assert len(found(client, "a", limit=3)) == 3
+    assert client.get("/places", params={"q": "sumy", "f": "csv"}).text.splitlines()[0] == (
+        "key,name,alt_names,kind,population,region,lon,lat")
+
+
+@pytest.mark.parametrize("query", ["", "?q=", "?q=%20%20", f"?q={'x' * 101}", "?q=sumy&limit=0",
+                                   "?q=sumy&limit=101", "?q=sumy&colour=red"])
+def test_bad_searches_are_400_problems(client: TestClient, query: str) -> None:
+    body = problem(client.get(f"/places{query}"), 400)
+    assert body["detail"]

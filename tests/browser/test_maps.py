@@ -18,7 +18,17 @@ from playwright.sync_api import Locator, Page, expect
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
 
-from tests.helpers import EXAMPLE_SERIES, LiveServer, Recorder, add_place, screenshot
+from tests.helpers import (
+    EXAMPLE_SERIES,
+    LEAFLET_MAP,
+    LiveServer,
+    Recorder,
+    add_place,
+    label_check,
+    screenshot,
+    wait_for_front_lines,
+    zoom_to,
+)
 
 # The live server holds the seed alone, whose control areas are all examples: the pages ask for them.
 EXAMPLES = "source=example"
@@ -83,9 +93,23 @@ def data_days(api: httpx.Client) -> list[str]:
     return sorted({f["properties"]["observed_on"] for f in items["features"]})
 
 
-def fronts(control: dict[str, Any]) -> set[str]:
-    """The front-line overlays a snapshot offers: one per series drawn with a side."""
-    return {f"Front line: {f['properties']['series_title']}" for f in control["features"] if f["properties"]["side"]}
+def sided(control: dict[str, Any]) -> set[str]:
+    """The series drawn with a side: on the seed's examples (no featured series among them, so every one is on),
+    each offers its front line as a sub-toggle."""
+    return {f["properties"]["series"] for f in control["features"] if f["properties"]["side"]}
+
+
+def settle(page: Page) -> None:
+    """Wait until the map stands still: its pane's position unchanged for three frames (a pan has ended)."""
+    page.evaluate("""() => new Promise(resolve => {
+      const pane = document.querySelector(".leaflet-map-pane");
+      let last = null, still = 0;
+      (function check() {
+        still = pane.style.transform === last ? still + 1 : 0;
+        last = pane.style.transform;
+        if (still >= 3) { resolve(); } else { requestAnimationFrame(check); }
+      })();
+    })""")
 
 
 def wait_for(page: Page, selector: str, recorder: Recorder) -> None:
@@ -102,8 +126,32 @@ def marker(page: Page, lat: float, lon: float) -> dict[str, Any]:
     return found
 
 
+def open_drawer(page: Page) -> None:
+    """Open the drawer (layers, figures, share and cite) with the menu button, unless it is open."""
+    if page.get_attribute("#fl-menu", "aria-expanded") != "true":
+        page.click("#fl-menu")
+    expect(page.locator("#fl-drawer")).to_be_visible()
+    expect(page.locator("#fl-menu")).to_have_attribute("aria-expanded", "true")
+
+
 def overlay_names(page: Page) -> list[str]:
-    return [name.strip() for name in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    """The full names of the layers in the drawer's list (each layer's tooltip; the list shows short titles)."""
+    names: list[str] = page.locator("#fl-layers label.fl-layer-main").evaluate_all("ls => ls.map(l => l.title)")
+    return names
+
+
+def front_toggles(page: Page) -> dict[str, list[str]]:
+    """The front-line sub-toggles of the layer list, by series key: their labels."""
+    found: dict[str, list[str]] = page.locator("#fl-layers .fl-layer").evaluate_all("""rows => Object.fromEntries(
+      rows.map(r => [r.dataset.key, [...r.querySelectorAll("label.fl-layer-sub")].map(l => l.textContent.trim())])
+          .filter(([, labels]) => labels.length))""")
+    return found
+
+
+def front_toggle(page: Page, series: str, label: str = "front line") -> Locator:
+    """The checkbox of a series' front-line sub-toggle."""
+    return page.locator(f'#fl-layers .fl-layer[data-key="{series}"] label.fl-layer-sub',
+                        has_text=label).locator("input")
 
 
 # -- every page: loads cleanly, from this server only ------------------------------------------------------
@@ -141,6 +189,7 @@ def test_page_loads_without_errors_and_only_from_this_server(
     if name in ("snapshot", "snapshot-default", "timeline", "compare", "disagreement"):
         assert f"{live_server.url}/static/leaflet/leaflet.js" in recorder.requests
         assert f"{live_server.url}/static/frontline/maps.js" in recorder.requests
+        assert f"{live_server.url}/static/frontline/panel.js" in recorder.requests
 
 
 # -- snapshot ----------------------------------------------------------------------------------------------
@@ -162,18 +211,22 @@ def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: R
     assert labels.count() == places
     assert page.locator(".leaflet-tooltip.fl-label:visible").count() > 0
 
-    # One layer per claim series, named by its title.
-    titles = {f["properties"]["series_title"] for f in control["features"]}
-    names = overlay_names(page)
-    assert sorted(names) == sorted(["Regions", "Border and lines", "Settlements", *titles, *fronts(control)])
     expect(page.locator(".leaflet-control-scale")).to_be_visible()
     expect(page.locator("#fl-day")).to_have_text(SNAPSHOT_DAY)
-    title = page.locator("#fl-title").inner_text()
-    assert SNAPSHOT_DAY in title and "km²" in title and "Includes illustrative shapes" in title
-    assert all(t in title for t in titles)
     expect(page.locator("#fl-legend")).to_be_visible()
+    expect(page.locator("#fl-drawer")).to_be_hidden()  # the map is the page: layers and figures wait in the drawer
+
+    # One layer per claim series in the drawer, its full title in its tooltip; each sided series' front line as
+    # its sub-toggle; the figures: the km² of each series, and a warning that the shapes are illustrative.
+    open_drawer(page)
+    titles = {f["properties"]["series_title"] for f in control["features"]}
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles])
+    assert front_toggles(page) == {key: ["front line"] for key in sided(control)}
+    figures = page.locator("#fl-figures").inner_text()
+    assert "km²" in figures and "Includes illustrative shapes" in figures
+    assert all(t in figures for t in titles)
+    expect(page.locator("#fl-illustrative")).to_be_visible()
     assert recorder.page_errors == []
-    screenshot(page, "map-snapshot.png")
 
 
 def test_snapshot_from_vector_tiles_draws_the_same_series(page: Page, recorder: Recorder,
@@ -189,8 +242,9 @@ def test_snapshot_from_vector_tiles_draws_the_same_series(page: Page, recorder: 
     assert tiles and all("series=" in url and "datetime=" in url for url in tiles)
     assert {httpx.get(url).status_code for url in tiles[:8]} <= {200, 204}
     assert page.locator(".leaflet-tile path").count() > 0
-    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles,
-                                                  *fronts(control)])
+    open_drawer(page)
+    assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements", *titles])
+    assert front_toggles(page) == {key: ["front line"] for key in sided(control)}
     # The tile pane is drawn above the overlays (the regions' fills would hide it otherwise).
     assert int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-frontline-tiles-pane')).zIndex")) \
         > int(page.evaluate("getComputedStyle(document.querySelector('.leaflet-overlay-pane')).zIndex"))
@@ -203,10 +257,7 @@ def test_a_front_line_is_a_layer_to_switch_on(page: Page, recorder: Recorder, li
     """front=SERIES draws that series' /frontline when the page opens; another series' front is fetched and
     drawn when its layer is switched on, and hidden when switched off."""
     control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}&case=kursk-incursion")
-    sided = sorted({(f["properties"]["series"], f["properties"]["series_title"]) for f in control["features"]
-                    if f["properties"]["side"]})
-    assert len(sided) >= 2
-    first, second_title = sided[0][0], sided[1][1]
+    first, second, *_ = sorted(sided(control))
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&front={first}")
     wait_for(page, PATHS, recorder)
     page.wait_for_load_state("networkidle")
@@ -214,11 +265,14 @@ def test_a_front_line_is_a_layer_to_switch_on(page: Page, recorder: Recorder, li
     areas = int(control["numberReturned"])
     assert before == areas + base_paths(api) + 1, recorder.problems()  # the front: one MultiLineString
     assert any(f"/frontline?date={SNAPSHOT_DAY}" in url and "case=kursk-incursion" in url for url in recorder.requests)
-    toggle = page.locator(".leaflet-control-layers-overlays label", has_text=f"Front line: {second_title}")
-    toggle.locator("input").check()
+    open_drawer(page)
+    expect(front_toggle(page, first)).to_be_checked()
+    toggle = front_toggle(page, second)
+    expect(toggle).not_to_be_checked()
+    toggle.check()
     page.wait_for_load_state("networkidle")
     expect(page.locator(PATHS)).to_have_count(before + 1)
-    toggle.locator("input").uncheck()
+    toggle.uncheck()
     expect(page.locator(PATHS)).to_have_count(before)
     assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()
 
@@ -249,7 +303,7 @@ def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder,
 
 # -- settlement labels -------------------------------------------------------------------------------------
 
-ZOOM = """() => window[Object.keys(window).find(k => k.startsWith("map_"))].getZoom()"""
+ZOOM = f"() => {LEAFLET_MAP}.getZoom()"
 MINOR_TOWN = "glushkovo"  # a GeoNames town of Kursk oblast, inside the case, not one of its key places
 
 
@@ -274,9 +328,11 @@ def test_town_names_are_shown_without_a_click(page: Page, recorder: Recorder, li
     assert recorder.page_errors == []
 
 
-@pytest.mark.parametrize(("zoom", "shown"), [(8, False), (9, True), (10, True)])
-def test_minor_town_names_are_shown_from_zoom_9(page: Page, recorder: Recorder, live_server: LiveServer,
-                                                api: httpx.Client, zoom: int, shown: bool) -> None:
+@pytest.mark.parametrize("zoom", [8, 9, 10])
+def test_key_places_are_named_at_every_zoom_and_minor_towns_where_there_is_room(
+        page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client, zoom: int) -> None:
+    """Labels give way by priority (the case's key places first, then population) rather than by zoom: a key
+    place is named at every zoom, a minor town around which the map is centred once it is zoomed in."""
     [case, *_] = get(api, "/cases")["cases"]
     town = get(api, f"/collections/places/items/{MINOR_TOWN}")
     assert MINOR_TOWN not in case["key_places"]
@@ -286,12 +342,27 @@ def test_minor_town_names_are_shown_from_zoom_9(page: Page, recorder: Recorder, 
     assert page.evaluate(ZOOM) == zoom
     minor = label(page, town["properties"]["name"])
     expect(minor).to_have_count(1)
-    if shown:
+    if zoom >= 9:
         expect(minor).to_be_visible()
-    else:
-        expect(minor).to_be_hidden()
     expect(label(page, "Sudzha")).to_be_visible()  # a key place of the case, at every zoom
     assert recorder.page_errors == []
+
+
+def test_no_two_labels_overlap_nor_cover_a_marker_or_the_front_line(page: Page, recorder: Recorder,
+                                                                      live_server: LiveServer) -> None:
+    """The seed's places, a sided example's front line drawn: at the case's zoom and one either side, every label
+    shown is clear of the others, of the other settlements' markers and of the line (the real archive's maps are
+    checked in test_layout.py)."""
+    page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}&{EXAMPLES}&front={SYRSKYI}")
+    wait_for(page, PATHS, recorder)
+    wait_for_front_lines(page, 1)
+    first = page.evaluate(ZOOM)
+    for zoom in (first - 1, first, first + 1):
+        assert zoom_to(page, zoom) == zoom
+        found = label_check(page)
+        assert found["problems"] == [] and found["fronts"] > 0, found
+        assert "Sudzha" in found["shown"] or zoom != first, found
+    assert recorder.page_errors == [], recorder.problems()
 
 
 # -- timeline ----------------------------------------------------------------------------------------------
@@ -338,15 +409,17 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     expect(page.locator("#fl-day")).to_have_text(first)
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first))
     assert f"day={first}" in page.url
-    # Each claim series seen so far has its own layer in the control, by title; unticking one hides its areas.
+    # Each claim series seen so far has its own layer in the list, its title in its tooltip, under its source;
+    # unticking one hides its areas.
     first_features = get(api, f"/control?date={first}&{EXAMPLES}")["features"]
     first_titles = {f["properties"]["series_title"] for f in first_features}
+    open_drawer(page)
     assert first_titles <= set(overlay_names(page))
-    assert not any(name.startswith("Source: ") for name in overlay_names(page))
+    groups = page.locator("#fl-layers fieldset.fl-group > legend").all_inner_texts()
+    assert groups == ["Base layers", "Example (illustrative shapes)"]
     hidden = sorted(first_titles)[0]
     hidden_count = sum(f["properties"]["series_title"] == hidden for f in first_features)
-    page.locator(".leaflet-control-layers-overlays label",
-                 has_text=re.compile(rf"^\s*{re.escape(hidden)}\s*$")).locator("input").uncheck()
+    page.locator(f'#fl-layers label.fl-layer-main[title="{hidden}"] input').uncheck()
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, first) - hidden_count)
     assert recorder.page_errors == []
 
@@ -385,8 +458,10 @@ def test_the_timeline_front_line_follows_the_slider(page: Page, recorder: Record
     page.goto(f"{live_server.url}/maps/timeline?{EXAMPLES}")
     wait_for(page, f'body[data-day-shown="{days[-1]}"]', recorder)
     page.wait_for_load_state("networkidle")
-    toggle = page.locator(".leaflet-control-layers-overlays label", has_text=f"Front line: {EXAMPLE_SERIES[SYRSKYI]}")
-    toggle.locator("input").check()
+    open_drawer(page)
+    expect(page.locator(f'#fl-layers .fl-layer[data-key="{SYRSKYI}"] label.fl-layer-main')).to_have_attribute(
+        "title", EXAMPLE_SERIES[SYRSKYI])
+    front_toggle(page, SYRSKYI).check()
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, days[-1]) + 1)
     fronts = [url for url in recorder.requests if "/frontline?" in url]
     assert len(fronts) == 1 and f"date={days[-1]}" in fronts[0] and "case=kursk-incursion" in fronts[0]
@@ -412,16 +487,167 @@ def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_s
     page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
     assert page.locator(PATHS).count() == base_paths(api) + drawn
-    # Regions, lines, settlements and one per claim series, named by its title; the front line of each series
-    # with a side on either day, to switch on.
-    fronts = [f"Front line: {row['title']} on {day}" for row in totals if row["side"] for day in COMPARE]
+    # Regions, lines, settlements and one per claim series, its title in its tooltip; the front line of each
+    # series with a side on either day, to switch on.
+    open_drawer(page)
     assert sorted(overlay_names(page)) == sorted(["Regions", "Border and lines", "Settlements",
-                                                  *(row["title"] for row in totals), *fronts])
+                                                  *(row["title"] for row in totals)])
+    assert front_toggles(page) == {row["series"]: [f"front on {day}" for day in COMPARE]
+                                   for row in totals if row["side"]}
     expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[0])
     expect(page.locator("#fl-title h1")).to_contain_text(COMPARE[1])
     assert recorder.page_errors == []
     screenshot(page, "map-compare.png")
+
+
+# -- the bar: previous / next observation day, the day inputs, the place search ----------------------------
+
+def observation_days(api: httpx.Client, series: set[str] | None = None) -> list[str]:
+    """The days the examples (of ``series``, or every one) were observed: on the seed none of the case's featured
+    series is present, so every series is on, and the bar steps through the days of those shown."""
+    items = get(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")["features"]
+    return sorted({f["properties"]["observed_on"] for f in items
+                   if series is None or f["properties"]["series"] in series})
+
+
+def after(days: list[str], day: str) -> str:
+    return next(d for d in days if d > day)
+
+
+def before(days: list[str], day: str) -> str:
+    return [d for d in days if d < day][-1]
+
+
+@contextmanager
+def reload_at(page: Page, **params: str) -> Iterator[None]:
+    """Expect the page to load a URL whose query has ``params`` (the hash changes as the map moves, and Playwright
+    counts that as a navigation of its own)."""
+    with page.expect_navigation(url=lambda url: all(httpx.URL(url).params.get(k) == v for k, v in params.items())):
+        yield
+
+
+def opened_on(page: Page, api: httpx.Client, recorder: Recorder, day: str) -> None:
+    """The snapshot now shows ``day``: in its URL (the view kept in the hash), its bar, and on its map (each
+    series' latest observation on or before the day, as /control answers)."""
+    url = httpx.URL(page.url)
+    assert url.params["date"] == day and url.params["source"] == "example"
+    assert url.fragment.startswith("map=")
+    expect(page.locator("#fl-day")).to_have_text(day)
+    expect(page.locator("#fl-date-date")).to_have_value(day)
+    wait_for(page, PATHS, recorder)
+    control = get(api, f"/control?date={day}&{EXAMPLES}")
+    expect(page.locator(PATHS)).to_have_count(base_paths(api) + int(control["numberReturned"]))
+    observed = page.locator("#fl-figures .fl-table tr td:nth-child(4)").all_text_contents()
+    assert sorted(observed) == sorted(f["properties"]["observed_on"] for f in control["features"])
+
+
+def test_previous_next_and_the_arrow_keys_open_the_neighbouring_observation_day(
+        page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client) -> None:
+    days = observation_days(api)
+    page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}#map=9/51.2/35.3")
+    opened_on(page, api, recorder, SNAPSHOT_DAY)
+    with reload_at(page, date=after(days, SNAPSHOT_DAY)):
+        page.click("#fl-next")
+    opened_on(page, api, recorder, after(days, SNAPSHOT_DAY))
+    with reload_at(page, date=after(days, after(days, SNAPSHOT_DAY))):
+        page.keyboard.press("ArrowRight")  # the focus is on the page, neither in an input nor on the map
+    opened_on(page, api, recorder, after(days, after(days, SNAPSHOT_DAY)))
+    with reload_at(page, date=after(days, SNAPSHOT_DAY)):
+        page.keyboard.press("ArrowLeft")
+    opened_on(page, api, recorder, after(days, SNAPSHOT_DAY))
+    with reload_at(page, date=before(days, SNAPSHOT_DAY)):
+        page.click("#fl-prev")
+    opened_on(page, api, recorder, before(days, SNAPSHOT_DAY))
+    with reload_at(page, date=SNAPSHOT_DAY):  # a day typed opens that day, an observation day or not
+        page.fill("#fl-date-date", SNAPSHOT_DAY)
+    opened_on(page, api, recorder, SNAPSHOT_DAY)
+    assert recorder.page_errors == [], recorder.problems()
+
+
+def test_compare_steps_both_days_and_disagreement_the_days_of_its_two_series(
+        page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client) -> None:
+    """Compare: both days move to their next observation day (of the series it shows, those that changed)."""
+    first, last = COMPARE[0], "2024-10-24"  # an observation day: not the last of the series shown
+    days = observation_days(api, {row["series"] for row in get(
+        api, f"/stats/changes?from={first}&to={last}&f=json&{EXAMPLES}")["totals"]})
+    page.goto(f"{live_server.url}/maps/compare?from={first}&to={last}&{EXAMPLES}")
+    wait_for(page, PATHS, recorder)
+    moved = (after(days, first), after(days, last))
+    with reload_at(page, **{"from": moved[0], "to": moved[1]}):
+        page.click("#fl-next")
+    url = httpx.URL(page.url)
+    assert (url.params["from"], url.params["to"]) == moved
+    expect(page.locator("#fl-date-from")).to_have_value(moved[0])
+    expect(page.locator("#fl-date-to")).to_have_value(moved[1])
+    expect(page.locator("#fl-title h1")).to_contain_text(f"{moved[0]} → {moved[1]}")
+    totals = get(api, f"/stats/changes?from={moved[0]}&to={moved[1]}&f=json&{EXAMPLES}")["totals"]
+    expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
+
+    pair = {SYRSKYI, "example/RU/assessed/isw"}
+    page.goto(f"{live_server.url}/maps/disagreement?date={SNAPSHOT_DAY}&a={SYRSKYI}&b=example/RU/assessed/isw")
+    wait_for(page, PATHS, recorder)
+    page.locator("#fl-title").click()  # the focus on the page, not on the map (which pans with the arrows)
+    shown = before(observation_days(api, pair), SNAPSHOT_DAY)
+    with reload_at(page, date=shown):
+        page.keyboard.press("ArrowLeft")
+    assert httpx.URL(page.url).params["date"] == shown
+    expect(page.locator("#fl-day")).to_have_text(shown)
+    expect(page.locator("#fl-series tr td:nth-child(4)")).to_have_text(
+        [row["observed_on"] for row in get(api, f"/stats/disagreement?date={shown}&a={SYRSKYI}"
+                                                f"&b=example/RU/assessed/isw&case=kursk-incursion")["series"]])
+    assert recorder.page_errors == [], recorder.problems()
+
+
+@pytest.mark.parametrize("typed", ["Плёх", "plek"])
+def test_the_search_box_finds_a_place_by_any_of_its_names_and_moves_the_map_there(
+        page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client, typed: str) -> None:
+    [place] = get(api, f"/places?q={typed}&limit=8")["rows"]
+    assert place["key"] == "plekhovo"
+    page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}&{EXAMPLES}")
+    wait_for(page, PATHS, recorder)
+    page.fill("#fl-search", typed)
+    option = page.locator("#fl-search-results li[role=option]")
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text("Plekhovo")
+    expect(page.locator("#fl-search")).to_have_attribute("aria-expanded", "true")
+    if typed == "plek":
+        option.click()
+    else:
+        page.keyboard.press("Enter")
+    expect(page.locator("body")).to_have_attribute("data-place-found", "plekhovo")
+    expect(page.locator("#fl-search-results")).to_be_hidden()
+    settle(page)
+    view = page.evaluate(f"(() => {{ const m = {LEAFLET_MAP}; const c = m.getCenter(); "
+                         "return {lat: c.lat, lon: c.lng, zoom: m.getZoom()}; })()")
+    assert view["zoom"] >= 11
+    assert abs(view["lat"] - place["lat"]) < 1e-3 and abs(view["lon"] - place["lon"]) < 1e-3
+    expect(page.locator(".leaflet-popup-content").filter(has_text="Plekhovo")).to_be_visible()
+    assert recorder.page_errors == [], recorder.problems()
+
+
+# -- an empty store --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [f"/maps/snapshot?date={SNAPSHOT_DAY}", "/maps/timeline",
+                                  f"/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}"])
+def test_a_store_without_claims_says_what_to_do_and_links_the_examples(
+        page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client, path: str) -> None:
+    """The module's server holds the seed alone, whose claims are all examples: a page not asking for them draws
+    no claim, and says how to fetch or import some, or to open the examples."""
+    page.goto(live_server.url + path)
+    note = page.locator("#fl-empty")
+    expect(note).to_be_visible()
+    expect(note).to_have_attribute("role", "note")
+    expect(note).to_contain_text("frontline fetch")
+    expect(note).to_contain_text("frontline import")
+    with reload_at(page, source="example"):
+        page.click("a#fl-examples")
+    url = httpx.URL(page.url)
+    assert url.path == httpx.URL(path).path and url.params["source"] == "example"
+    assert all(url.params[k] == v for k, v in httpx.URL(path).params.items())
+    expect(page.locator("#fl-empty")).to_have_count(0)
+    wait_for(page, PATHS, recorder)
+    assert recorder.page_errors == [], recorder.problems()
 
 
 # -- landing page ------------------------------------------------------------------------------------------
@@ -467,6 +693,8 @@ def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, li
         page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}")
         wait_for(page, PATHS, recorder)
         for name, lat, lon in hostile.values():
+            page.evaluate(f"{LEAFLET_MAP}.closePopup()")
+            settle(page)  # the last popup may have panned the map to fit inside it
             where = marker(page, lat, lon)
             assert where["onTop"], f"the marker of {name!r} is covered: {where['hit']}"
             page.mouse.move(where["x"], where["y"], steps=5)
@@ -538,7 +766,8 @@ def _check_embedded(page: Page, recorder: Recorder) -> None:
     attribution = frame.locator(".leaflet-control-attribution")
     expect(attribution).to_be_visible()
     assert "Illustrative shapes by Frontline" in attribution.inner_text()
-    for chrome in (".leaflet-control-layers", ".leaflet-control-zoom", "#fl-share"):
+    for chrome in ("#fl-menu", "#fl-nav", "#fl-search", "#fl-drawer", "#fl-strip", ".leaflet-control-zoom",
+                   "#fl-share"):
         expect(frame.locator(chrome)).to_be_hidden()
     box = frame.locator(".folium-map").bounding_box()
     assert box is not None and (round(box["width"]), round(box["height"])) == (800, 500)  # sized to its frame
@@ -549,6 +778,7 @@ def test_the_cite_panel_gives_todays_retrieval_and_a_pinned_link(page: Page, rec
                                                                  live_server: LiveServer) -> None:
     page.goto(f"{live_server.url}/maps/compare?from={COMPARE[0]}&to={COMPARE[1]}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
+    open_drawer(page)
     page.locator("#fl-share summary").click()
     expect(page.locator("#fl-permalink")).to_be_visible()
     today = page.evaluate("new Date().toISOString().slice(0, 10)")
