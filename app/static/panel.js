@@ -19,6 +19,7 @@ frontline.page = function (map, config) {
   if (config.nav) { navigation(config.nav); }
   search(config.searchUrl);
   var chart = config.chart && !config.embed ? frontline.areaChart(map, config.chart, narrow, config.nav) : null;
+  if (!chart) { document.body.classList.add("fl-no-chart"); map.invalidateSize(); }  // the map takes its place
   return { addLayer: list.add, setDay: list.setDay, chart: chart, onDay: null };
 
   /* The drawer: opened and closed by the menu button (and Escape), focus moved into it and back. */

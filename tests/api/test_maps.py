@@ -443,6 +443,7 @@ def test_an_empty_store_says_what_to_do_instead_of_an_empty_map(client: TestClie
     the same view on the examples; with the examples it draws them and says nothing of the kind."""
     page = client.get("/maps/snapshot?date=2024-09-15").text
     assert "id='fl-empty'" in page and "frontline fetch" in page and "frontline import" in page
+    assert "illustrative examples</a> (shapes drawn" in page
     link = re.search(r"<a href='([^']+)' id='fl-examples'>", page)
     assert link is not None
     assert "source=example" in html.unescape(link.group(1)) and "date=2024-09-15" in html.unescape(link.group(1))

@@ -640,6 +640,10 @@ def test_a_store_without_claims_says_what_to_do_and_links_the_examples(
     expect(note).to_have_attribute("role", "note")
     expect(note).to_contain_text("frontline fetch")
     expect(note).to_contain_text("frontline import")
+    # No series, no chart: the map reaches the bottom of the page instead of leaving an empty strip.
+    expect(page.locator("#fl-strip")).to_have_count(0)
+    frame = page.locator(".folium-map").bounding_box()
+    assert frame and abs(frame["y"] + frame["height"] - page.viewport_size["height"]) < 1  # type: ignore[index]
     with reload_at(page, source="example"):
         page.click("a#fl-examples")
     url = httpx.URL(page.url)
