@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     tile_attribution: str | None = Field(default=None, description="Attribution shown for tile_url.")
     map_simplify_m: float = Field(default=150.0, ge=0, le=5000, description=(
         "Default display simplification of map outlines (metres); areas are always from full geometries."))
+    border_drawing_m: float = Field(default=1500.0, ge=0, le=20_000, description=(
+        "A piece of a held ground's outline that never gets farther than this from the international border "
+        "(metres) is the source's drawing of the border, not front (see docs/frontline.md)."))
     profiles_dir: Path | None = Field(default=None, description=(
         "A directory of your own import profiles (*.toml); they shadow shipped profiles of the same name."))
     geodata_dir: Path = Field(default=PROJECT_ROOT / "geodata", description="Seed geodata loaded by `seed`.")

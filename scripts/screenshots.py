@@ -26,6 +26,7 @@ SHOTS = {
     "archive-timeline": ("/maps/timeline?day=2024-09-01", ((1366, 768),), False),
     "archive-compare": ("/maps/compare?from=2024-09-01&to=2024-11-24", ((1366, 768),), False),
     "archive-disagreement": (f"/maps/disagreement?date=2024-11-24&a={SALIENT}&b={ISW}", ((1366, 768),), False),
+    "archive-front": (f"/maps/snapshot?date=2024-10-06&front={SALIENT}", ((1366, 768),), False),
 }
 
 

@@ -2,9 +2,15 @@
 are not a front.
 
 The held ground is the series' latest observation on or before the day, uncut (app.db.asof). Its outline runs
-partly along the international border (the edge of the country, not a front: within ``BORDER_TOLERANCE_M`` of
-any current line of kind ``international_border``); what remains is the contact line. With a case, the line is
-clipped to the case's ground, so a cut never adds an edge of its own. Lengths are geodesic (PostGIS geography).
+partly along the international border, which is the edge of the country, not a front. Two rules take it out:
+
+- the outline within ``BORDER_TOLERANCE_M`` of any current line of kind ``international_border`` is cut away;
+- a piece left by that cut that never gets farther than ``border_drawing_m`` from the border (the setting
+  ``FRONTLINE_BORDER_DRAWING_M``, default ``BORDER_DRAWING_M``) is the source's own drawing of the border, offset
+  from ours, and is dropped whole. A front piece reaches farther, and is kept whole.
+
+What remains is the contact line. With a case, the line is clipped to the case's ground, so a cut never adds an
+edge of its own. Lengths are geodesic (PostGIS geography). docs/frontline.md gives the figures behind the default.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 from pyproj import Geod
 from shapely.geometry import LineString
-from sqlalchemy import Connection, func, literal_column, select, true
+from sqlalchemy import Connection, func, literal_column, not_, select, true
 from sqlalchemy.dialects.postgresql import array
 
 from app.db.asof import Filters, changes, merged_latest, series_columns
@@ -24,35 +30,50 @@ from app.db.models import lines, sources
 Axis = tuple[tuple[float, float], tuple[float, float]]  # (lon, lat) of its start and of its end
 GEOD = Geod(ellps="WGS84")
 BORDER_TOLERANCE_M = 500.0  # a held edge this close to the border is the border (the sources draw it apart)
+#: A piece of outline that stays this close to the border along its whole length is the source's drawing of the
+#: border. On the real archive DeepStateMap's drawings of the Kursk–Sumy border reach at most 843 m from ours and
+#: the least deep front piece, the Tetkino bridgehead's, 1,906 m (docs/frontline.md).
+BORDER_DRAWING_M = 1500.0
 BORDER_KIND = "international_border"
+EMPTY_LINE = "LINESTRING EMPTY"
 
 
 def front_line(conn: Connection, day: date, series_key: str, case_ground: str | None,
-               known_at: datetime | None) -> dict[str, Any] | None:
+               known_at: datetime | None, border_drawing_m: float = BORDER_DRAWING_M) -> dict[str, Any] | None:
     """The series' front line on ``day`` as GeoJSON (MultiLineString) text with its geodesic length, the
     outline's length and the observation day it comes from; None when the series has no observation.
 
-    The outline's parts within the tolerance of the border are left out; each end of the front that the cut left
-    short of the border is joined to it again by its shortest line, so the front keeps its full length.
+    The outline's parts within the tolerance of the border are left out, and so are the pieces that stay within
+    ``border_drawing_m`` of it all along; each end of the front that the cut left short of the border is joined
+    to it again by its shortest line, so the front keeps its full length.
     """
     held = merged_latest(day, Filters(series=[series_key], known_at=known_at), None, "held")
-    border = (select(func.ST_Union(lines.c.geom).label("geom"))
-              .where(lines.c.kind == BORDER_KIND, lines.c.superseded_at.is_(None)).scalar_subquery())
-    near_border = func.geometry(func.ST_Buffer(func.Geography(func.coalesce(border, func.ST_GeomFromText(
-        "LINESTRING EMPTY", 4326))), BORDER_TOLERANCE_M))
-    parts = (select(held, func.ST_Boundary(held.c.geom).label("outline"), near_border.label("near"))
+    border = func.coalesce(select(func.ST_Union(lines.c.geom)).where(
+        lines.c.kind == BORDER_KIND, lines.c.superseded_at.is_(None)).scalar_subquery(),
+        func.ST_GeomFromText(EMPTY_LINE, 4326))
+
+    def band(metres: float) -> Any:
+        return func.geometry(func.ST_Buffer(func.Geography(border), metres))
+
+    parts = (select(held, func.ST_Boundary(held.c.geom).label("outline"), border.label("border"),
+                    band(BORDER_TOLERANCE_M).label("near"), band(border_drawing_m).label("drawn"))
              .cte("parts").prefix_with("MATERIALIZED"))
     away = func.ST_Difference(parts.c.outline, parts.c.near)
-    pieces = func.ST_Dump(func.ST_LineMerge(func.ST_CollectionExtract(away, 2))).table_valued("path", "geom") \
-        .alias("piece")
-    ends = func.unnest(array([func.ST_StartPoint(pieces.c.geom), func.ST_EndPoint(pieces.c.geom)])) \
+    piece = func.ST_Dump(func.ST_LineMerge(func.ST_CollectionExtract(away, 2))).table_valued("path", "geom") \
+        .render_derived(name="piece").lateral()
+    kept = (select(piece.c.geom).select_from(parts.join(piece, true()))
+            .where(not_(func.ST_CoveredBy(piece.c.geom, parts.c.drawn))).cte("kept"))
+    ends = func.unnest(array([func.ST_StartPoint(kept.c.geom), func.ST_EndPoint(kept.c.geom)])) \
         .table_valued("point").render_derived(name="ends").lateral()
     end = ends.c.point
     # A cut end lies on the buffer's outline, a polygon drawn around the band: a few metres past the tolerance.
-    joins = (select(func.ST_Union(func.ST_ShortestLine(end, border))).select_from(pieces.join(ends, true()))
-             .where(func.ST_DWithin(func.Geography(end), func.Geography(border), 1.1 * BORDER_TOLERANCE_M))
+    joins = (select(func.ST_Union(func.ST_ShortestLine(end, parts.c.border)))
+             .select_from(kept.join(ends, true()))
+             .where(func.ST_DWithin(func.Geography(end), func.Geography(parts.c.border), 1.1 * BORDER_TOLERANCE_M))
              .scalar_subquery())
-    front = func.ST_Union(away, func.coalesce(joins, func.ST_GeomFromText("LINESTRING EMPTY", 4326)))
+    empty = func.ST_GeomFromText(EMPTY_LINE, 4326)
+    front = func.ST_Union(func.coalesce(select(func.ST_Union(kept.c.geom)).scalar_subquery(), empty),
+                          func.coalesce(joins, empty))
     outline: Any = parts.c.outline
     if case_ground is not None:
         ground = (select(literal_column("g.geom")).select_from(func.frontline_grounds().alias("g"))
@@ -96,13 +117,14 @@ def along_axis(conn: Connection, first: dict[str, Any], last: dict[str, Any], se
 
 
 def advance(conn: Connection, start: date, end: date, series_key: str, case_ground: str | None,
-            known_at: datetime | None, axis: Axis | None = None) -> dict[str, Any] | None:
+            known_at: datetime | None, axis: Axis | None = None,
+            border_drawing_m: float = BORDER_DRAWING_M) -> dict[str, Any] | None:
     """How fast a series' front moved between two days: the ground its side gained and lost (geodesic km²),
     the mean length of its front line on the two observation days, and the mean advance, net area ÷ mean front
     length ÷ days between the observations (negative when the side lost ground). None when the series has no
     observation on or before ``start``."""
-    first = front_line(conn, start, series_key, case_ground, known_at)
-    last = front_line(conn, end, series_key, case_ground, known_at)
+    first = front_line(conn, start, series_key, case_ground, known_at, border_drawing_m)
+    last = front_line(conn, end, series_key, case_ground, known_at, border_drawing_m)
     if first is None or last is None:
         return None
     found = changes(conn, start, end, Filters(series=[series_key], known_at=known_at), case_ground)

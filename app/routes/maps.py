@@ -158,7 +158,8 @@ def snapshot(
             on = views.shown_series(case, filters, [f["properties"]["series"] for f in features])
             drawn = [f for f in features if f["properties"]["series"] in on]
             lines = [found for key in sorted(asked)
-                     if (found := frontline.front_line(conn, day, key, clip, filters.known_at)) is not None]
+                     if (found := frontline.front_line(conn, day, key, clip, filters.known_at,
+                                                       request.app.state.settings.border_drawing_m)) is not None]
             scene = images.snapshot_scene(base_layers(request, conn, None, tolerance, filters, case), day, drawn,
                                           maplayers.side_styles(conn),
                                           footer(request, conn, {f["properties"]["source"] for f in drawn}), lines)

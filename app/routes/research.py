@@ -329,20 +329,22 @@ def frontline(
         "Transaction time (RFC 3339): the line as recorded then."), json_schema_extra=INSTANT)] = None,
 ) -> Response:
     """The contact line of the series' held ground (its latest observation on or before the day): the ground's
-    outline less the international border (within 500 m of it) and, with `case`, clipped to the case's ground;
-    a MultiLineString with its geodesic `length_km`, the outline's length and the observation day used."""
+    outline less the international border (within 500 m of it, and the pieces that never get farther from it
+    than `border_drawing_m`: the source's own drawing of the border) and, with `case`, clipped to the case's
+    ground; a MultiLineString with its geodesic `length_km`, the outline's length and the observation day used."""
     check_known_parameters(request, {"date", "series", "case", "known_at", "f"})
     at = parse_instant(known_at, "known_at") if known_at else None
 
     def build(conn: Connection) -> Cached:
         if series not in reference.series_keys(conn):
             raise InvalidParameter(f"series: no series '{series}' (see /series)", parameter="series")
-        found = front.front_line(conn, day, series, case, at)
+        drawing = request.app.state.settings.border_drawing_m
+        found = front.front_line(conn, day, series, case, at, drawing)
         if found is None:
             raise NotFound(f"series '{series}' has no observation on or before {day}")
         geometry = found.pop("geojson") or "null"
         properties = {**found, "date": day.isoformat(), "case": case, "known_at": known_at,
-                      "border_tolerance_m": front.BORDER_TOLERANCE_M}
+                      "border_tolerance_m": front.BORDER_TOLERANCE_M, "border_drawing_m": drawing}
         if fmt == "json":
             return json_body(properties)
         feature = (b'{"type":"Feature","geometry":' + geometry.encode() + b',"properties":'
@@ -375,7 +377,8 @@ def advance(
     def build(conn: Connection) -> Cached:
         if series not in reference.series_keys(conn):
             raise InvalidParameter(f"series: no series '{series}' (see /series)", parameter="series")
-        found = front.advance(conn, days.first, days.last, series, case, at, line)
+        found = front.advance(conn, days.first, days.last, series, case, at, line,
+                              request.app.state.settings.border_drawing_m)
         if found is None:
             raise NotFound(f"series '{series}' has no observation on or before {days.first}")
         return json_body({"from": days.first.isoformat(), "to": days.last.isoformat(), "case": case,

@@ -3,13 +3,16 @@ Shapely and pyproj on a synthetic border and held ground, far from the seed's re
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from fastapi.testclient import TestClient
 from pyproj import Geod
-from shapely.geometry import LineString, Polygon, shape
-from sqlalchemy import Connection, text
+from shapely.geometry import LineString, Polygon, box, shape
+from sqlalchemy import Connection, Engine, text
 
-from tests.helpers import add_control_area
+from app.settings import Settings
+from tests.helpers import add_control_area, client_on
 
 GEOD = Geod(ellps="WGS84")
 DAY = "2024-09-01"
@@ -56,6 +59,43 @@ def test_it_is_taken_as_of_the_latest_observation_and_says_so(client: TestClient
     assert body["observed_on"] == DAY and body["date"] == "2024-09-10" and body["length_km"] > 30
     before = client.get("/frontline", params={"date": "2024-08-01", "series": SERIES})
     assert before.status_code == 404
+
+
+# A source's own drawing of the border: the held ground's south edge wanders 0.2–1.2 km north of our border
+# (a sine over the box's width), as DeepStateMap's outline of the Kursk–Sumy border wanders off ours.
+WANDER = "isw/UA/assessed/test-wander"
+KM_PER_DEGREE_LAT = 111.2
+
+
+def wandering_ground() -> Polygon:
+    """The box of HELD, its south edge 0.2–1.2 km north of the border, 0.2 km at both corners."""
+    xs = [40.1 + 0.3 * i / 60 for i in range(61)]
+    south = [(x, 50.0 + (0.2 + 1.0 * abs(math.sin(6 * math.pi * (x - 40.1) / 0.3))) / KM_PER_DEGREE_LAT) for x in xs]
+    return Polygon([*south, (40.4, 50.1), (40.1, 50.1)])
+
+
+def test_a_sources_drawing_of_the_border_is_not_front(client: TestClient, drawn: Connection, settings: Settings,
+                                                      engine: Engine) -> None:
+    """Pieces of outline that never get farther than FRONTLINE_BORDER_DRAWING_M (1.5 km) from the border are the
+    source's border, not front: only the west, north and east edges remain, joined to the border. Without the
+    rule (0 m), the stretches of the wavy edge more than 500 m from the border would be counted as front."""
+    ground = wandering_ground()
+    add_control_area(drawn, f"{WANDER}/{DAY}", layer="test-wander", geometry=ground)
+    response = client.get("/frontline", params={"date": DAY, "series": WANDER})
+    assert response.status_code == 200, response.text
+    [feature] = response.json()["features"]
+    line = shape(feature["geometry"])
+    expected = LineString([(40.1, 50.0), (40.1, 50.1), (40.4, 50.1), (40.4, 50.0)])
+    assert feature["properties"]["length_km"] == pytest.approx(km(expected), rel=0.005)
+    assert feature["properties"]["border_drawing_m"] == 1500
+    wavy_band = box(40.105, 50.0, 40.395, 50.0 + 1.3 / KM_PER_DEGREE_LAT)  # the south edge, less its corners
+    assert line.intersection(wavy_band).length == 0
+    with client_on(drawn, settings, engine, border_drawing_m=0) as off:
+        [without] = off.get("/frontline", params={"date": DAY, "series": WANDER}).json()["features"]
+    kept = shape(without["geometry"]).intersection(wavy_band)
+    assert 20 < km(kept) < 25.2  # the wavy edge is 25.2 km long; most of it lies more than 500 m from the border
+    assert without["properties"]["length_km"] == pytest.approx(feature["properties"]["length_km"] + km(kept),
+                                                               rel=0.02)
 
 
 def test_an_unknown_series_is_a_400(client: TestClient) -> None:
