@@ -363,7 +363,7 @@ class Recorder:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """docs/<name> at 1280×800, only with FRONTLINE_SCREENSHOTS=1 (so a test run never rewrites tracked files)."""
+    """docs/<name> at the page's size, only with FRONTLINE_SCREENSHOTS=1 (a test run never rewrites tracked files)."""
     if os.environ.get("FRONTLINE_SCREENSHOTS") == "1":
         page.screenshot(path=str(DOCS / name))
 
