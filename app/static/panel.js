@@ -1,7 +1,7 @@
 /* Frontline maps, the controls around the map (map_page.html): the drawer and its layer list grouped by source,
    the legend folded on a phone, the day inputs with previous / next observation day and the ← / → keys, the place
    search, and the chart of area over time (chart.js) whose days open the map there. One call per page:
-   frontline.page(map, config), which returns what the timeline needs (addLayer, setDay, onDay). */
+   frontline.page(map, config), which returns what the timeline needs (addLayer, setDay, and the chart). */
 "use strict";
 
 frontline.page = function (map, config) {
@@ -20,7 +20,7 @@ frontline.page = function (map, config) {
   search(config.searchUrl);
   var chart = config.chart && !config.embed ? frontline.areaChart(map, config.chart, narrow, config.nav) : null;
   if (!chart) { document.body.classList.add("fl-no-chart"); map.invalidateSize(); }  // the map takes its place
-  return { addLayer: list.add, setDay: list.setDay, chart: chart, onDay: null };
+  return { addLayer: list.add, setDay: list.setDay, chart: chart };
 
   /* The drawer: opened and closed by the menu button (and Escape), focus moved into it and back. */
   function drawer() {
