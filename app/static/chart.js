@@ -1,6 +1,7 @@
 /* Frontline maps, the chart under the map: each featured series' km² on every step day, as /stats/area/series
    answers, drawn by uPlot (served by the app); the day the map shows as a dashed line; a click on a day opens the
-   map there (frontline.openDay, or the timeline's onDay). */
+   map there (frontline.openDay, or the timeline's onDay). From the keyboard: focus the chart, ← / → pick a day
+   (read out with its km²), Enter opens it. */
 "use strict";
 
 frontline.areaChart = (function () {
@@ -66,14 +67,41 @@ frontline.areaChart = (function () {
         }] }
       }, data, box);
       result.plot = plot;
-      plot.over.addEventListener("click", function () {
-        var i = plot.cursor.idx;
-        if (i != null && data[0][i] != null) {
-          var chosen = day(data[0][i]);
-          if (frontline.openDay) { frontline.openDay(chosen); } else if (result.onDay) { result.onDay(chosen); }
+      plot.over.addEventListener("click", function () { open(plot.cursor.idx); });
+      plot.over.title = "Click a day to open the map on it";
+      keyboard();
+    }
+    function open(i) {
+      if (i == null || data[0][i] == null) { return; }
+      var chosen = day(data[0][i]);
+      if (frontline.openDay) { frontline.openDay(chosen); } else if (result.onDay) { result.onDay(chosen); }
+    }
+    /* ← / → move the chart's cursor a day (from the day the map shows), and say the day and each series' km². */
+    function keyboard() {
+      var live = document.getElementById("fl-chart-live");
+      var at = null;
+      box.tabIndex = 0;
+      box.addEventListener("keydown", function (e) {
+        if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+          e.preventDefault();
+          e.stopPropagation();  // not the page's ← / →, which step the map itself
+          if (at === null) {  // from the day the map shows (or the last)
+            at = data[0].indexOf(Date.parse(result.marked + "T00:00:00Z") / 1000);
+            at = at < 0 ? data[0].length - 1 : at;
+          }
+          at = Math.min(Math.max(at + (e.key === "ArrowLeft" ? -1 : 1), 0), data[0].length - 1);
+          var y = data.slice(1).map(function (values) { return values[at]; }).filter(function (v) { return v != null; });
+          plot.setCursor({ left: plot.valToPos(data[0][at], "x"), top: y.length ? plot.valToPos(y[0], "y") : 0 });
+          live.textContent = day(data[0][at]) + ": " + spec.series.map(function (s, i) {
+            var v = data[i + 1][at];
+            return s.title + " " + (v == null ? "no observation" : v.toLocaleString("en", { maximumFractionDigits: 1 }) + " km²");
+          }).join("; ");
+          result.picked = day(data[0][at]);
+        } else if (e.key === "Enter") {
+          e.preventDefault();
+          open(at);
         }
       });
-      plot.over.title = "Click a day to open the map on it";
     }
     return result;
   }

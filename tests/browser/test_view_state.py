@@ -44,3 +44,30 @@ def test_switched_layers_are_in_the_link_and_a_reload_keeps_them(page: Page, rec
     page.wait_for_load_state("networkidle")
     assert any("/frontline?" in url and "example%2FUA%2Fclaimed%2Fsyrskyi" in url for url in recorder.requests)
     assert recorder.page_errors == [] and recorder.console_errors == [], recorder.problems()
+
+
+def test_the_chart_is_read_and_used_from_the_keyboard(page: Page, recorder: Recorder,
+                                                      live_server: LiveServer) -> None:
+    """Focus the chart: ← / → pick the day before or after the map's, said aloud with each series' km² (a live
+    region); Enter opens the map on it, as a click would. The page's own ← / → do not fire meanwhile."""
+    page.goto(live_server.url + SNAPSHOT)
+    page.wait_for_selector("body[data-chart-ready]", state="attached")
+    chart = page.locator("#fl-chart")
+    chart.focus()
+    expect(chart).to_be_focused()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowRight")
+    assert "date=2024-09-15" in page.url  # the map stayed: the chart took the keys
+    said = page.locator("#fl-chart-live").inner_text()
+    assert said.startswith("2024-09-13: "), said
+    rows = [r for r in page.evaluate("flPage.chart.rows") if r["day"] == "2024-09-13"]  # /stats/area/series's
+    assert rows
+    for row in rows:  # each series' km² that day, as the page formats it
+        figure = f"{round(row['area_km2'], 1):,}".removesuffix(".0")
+        assert f" {figure} km²" in said, (figure, said)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "date=2024-09-13" in page.url
+    expect(page.locator("#fl-day")).to_have_text("2024-09-13")
+    assert recorder.page_errors == [], recorder.problems()
