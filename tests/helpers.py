@@ -816,6 +816,23 @@ def correct_syrskyi_example(conn: Connection) -> None:
                      recorded_at=later)
 
 
+# -- map pages as HTML ------------------------------------------------------------------------------------------
+
+def get_json(client: Any, path: str) -> dict[str, Any]:
+    """A 200 answer's JSON (an httpx or TestClient ``client``), or a failure that shows the answer."""
+    response = client.get(path)
+    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def script_config(page: str, call: str = "frontline.page(") -> dict[str, Any]:
+    """The JSON object a map page's script hands ``call`` (``frontline.page(map, {...})`` by default; the
+    timeline's ``frontline.timeline(map, page, {...})``), read from the page's HTML."""
+    config, _ = json.JSONDecoder().raw_decode(page, page.index("{", page.index(call)))
+    return dict(config)
+
+
 # -- the real archive in a live server (browser tests) -----------------------------------------------------------
 
 #: The folders of ../shared/data each shipped profile imports: the whole real archive of the Kursk case.

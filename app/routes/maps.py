@@ -221,8 +221,8 @@ def timeline(
         span_title = f"timeline {days[0].isoformat()} to {days[-1].isoformat()}" if days else "timeline"
         share = share_of(request, conn, titled(case, span_title), [], [], embed)
         rows, sides = views.catalogue(conn, filters), maplayers.side_styles(conn)
-        present = [r["id"] for r in catalog.series_rows(conn, filters)
-                   if days and r["first_observed"] and r["first_observed"] <= days[-1]]
+        present = [key for key, r in rows.items() if (r["preferred"] or filters.series)
+                   and days and r["first_observed"] and r["first_observed"] <= days[-1]]
         on = views.shown_series(case, filters, present)
         fronts = views.offered_fronts(request, case, [k for k in present if rows[k]["side"]], on, set(),
                                       [("__DAY__", "front line", False)])

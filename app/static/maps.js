@@ -222,7 +222,7 @@ var frontline = (function () {
   }
 
   return {
-    permalink: permalink, hashGet: hashGet, hashSet: hashSet, places: places, declutter: declutter,
+    permalink: permalink, hashGet: hashGet, hashSet: hashSet, places: places,
     tileGrid: tileGrid, tileLayer: tileLayer,
     frontLayer: frontLayer, share: share
   };

@@ -27,6 +27,7 @@ from tests.helpers import (
     every,
     problem,
     rows,
+    script_config,
 )
 
 PAGES = ["/maps/snapshot?date=2024-09-15", "/maps/timeline", "/maps/timeline?start=2024-08-01&end=2024-09-30",
@@ -43,16 +44,9 @@ def test_pages_load_only_from_this_host(client: TestClient, url: str) -> None:
         assert client.get(asset).status_code == 200, asset
 
 
-def page_config(page: str) -> dict[str, Any]:
-    """The configuration a map page hands panel.js (``frontline.page(map, {...})``)."""
-    start = page.index("frontline.page(")
-    config, _ = json.JSONDecoder().raw_decode(page, page.index("{", start))
-    return dict(config)
-
-
 def layer_items(page: str) -> list[dict[str, Any]]:
     """The entries of a map page's layer list: group, key, (short) title, full title, on, fronts."""
-    return list(page_config(page)["layers"])
+    return list(script_config(page)["layers"])
 
 
 def overlay_names(page: str) -> list[str]:
@@ -190,9 +184,7 @@ def test_timeline_lists_the_days_with_data_in_its_settings(client: TestClient) -
 
 def test_the_timeline_asks_its_data_urls_with_parameters_they_accept(client: TestClient) -> None:
     page = client.get(f"/maps/timeline?day=2024-08-20&series={SYRSKYI_EXAMPLE}").text
-    found = re.search(r"frontline\.timeline\(\w+, \w+, (\{.*\})\);", page)
-    assert found, "no timeline settings in the page"
-    config = json.loads(found.group(1))
+    config = script_config(page, "frontline.timeline(")
     assert config["filters"]["series"] == SYRSKYI_EXAMPLE
     # What maps.js asks as the slider moves and when a settlement's popup opens: each answer must be a 200.
     asked = {**config["filters"], "date": "2024-08-20"}
@@ -417,7 +409,7 @@ def test_the_cases_featured_series_are_on_and_the_others_listed_off(seeded: Conn
     assert items[salient]["group"] == items[liberated]["group"] == "DeepStateMap"
     assert [front["label"] for front in items[salient]["fronts"]] == ["front line"] and items[liberated]["fronts"] == []
     assert all(len(item["title"]) <= 40 for item in items.values())
-    config = page_config(page)
+    config = script_config(page)
     assert config["nav"]["days"] == [d.isoformat() for d in FEATURED_DAYS]  # not the liberated layer's 09-03
     assert [line["key"] for line in config["chart"]["series"]] == [salient]
     chart = client.get(config["chart"]["url"])

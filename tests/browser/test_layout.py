@@ -10,10 +10,8 @@ lesser findings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
 import httpx
 import pytest
@@ -29,9 +27,11 @@ from tests.helpers import (
     SHARED_DATA,
     LiveServer,
     Recorder,
+    get_json,
     label_check,
     map_coverage,
     screenshot,
+    script_config,
     wait_for_front_lines,
     zoom_to,
 )
@@ -74,30 +74,16 @@ def api(archive_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def get(api: httpx.Client, path: str) -> dict[str, Any]:
-    response = api.get(path)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
-    found: dict[str, Any] = response.json()
-    return found
-
-
-def page_config(api: httpx.Client, path: str) -> dict[str, Any]:
-    """The configuration the page hands panel.js (``frontline.page(map, {...})``), from its HTML."""
-    html = api.get(path).text
-    config, _ = json.JSONDecoder().raw_decode(html, html.index("{", html.index("frontline.page(")))
-    return dict(config)
-
-
 def featured(api: httpx.Client) -> list[str]:
     """The default case's featured series (/cases)."""
-    return list(get(api, "/cases")["cases"][0]["featured"])
+    return list(get_json(api, "/cases")["cases"][0]["featured"])
 
 
 def base_paths(api: httpx.Client) -> int:
     """Paths every map page draws under its areas: one per region and line, and per place inside the case."""
-    ground = shape(get(api, "/cases?f=geojson")["features"][0]["geometry"])
-    places = get(api, "/collections/places/items?limit=10000")["features"]
-    return (sum(int(get(api, f"/collections/{c}/items?limit=1000")["numberMatched"]) for c in ("regions", "lines"))
+    ground = shape(get_json(api, "/cases?f=geojson")["features"][0]["geometry"])
+    places = get_json(api, "/collections/places/items?limit=10000")["features"]
+    return (sum(int(get_json(api, f"/collections/{c}/items?limit=1000")["numberMatched"]) for c in ("regions", "lines"))
             + sum(ground.covers(shape(f["geometry"])) for f in places))
 
 
@@ -210,10 +196,10 @@ def test_the_cases_featured_series_are_on_and_the_others_listed_and_off(
     assert {SALIENT, ISW} <= {key for key, on in series.items() if on}
     if name == "compare":  # every featured series has ground in the case on one of its days
         assert {key for key, on in series.items() if on} == set(chosen)
-    sided = {row["id"] for row in get(api, "/series")["series"] if row["side"]}
+    sided = {row["id"] for row in get_json(api, "/series")["series"] if row["side"]}
     offered = set(page.locator("#fl-layers .fl-layer:has(label.fl-layer-sub)").evaluate_all(
         "rows => rows.map(r => r.dataset.key)"))
-    drawn = {f["properties"]["series"] for f in get(api, f"/control?date={DAY}&case={CASE}")["features"]}
+    drawn = {f["properties"]["series"] for f in get_json(api, f"/control?date={DAY}&case={CASE}")["features"]}
     if name == "snapshot":  # a front only where the series has ground in the case
         assert offered == {key for key, on in series.items() if on and key in sided and key in drawn}
     else:
@@ -221,7 +207,7 @@ def test_the_cases_featured_series_are_on_and_the_others_listed_and_off(
     groups = page.locator("#fl-layers fieldset.fl-group > legend").all_inner_texts()
     assert groups == ["Base layers", "DeepStateMap", "Institute for the Study of War (ISW) / Critical Threats"]
     # Each series once, under its short title (the full one in its tooltip).
-    titles = {row["id"]: row for row in get(api, "/series")["series"]}
+    titles = {row["id"]: row for row in get_json(api, "/series")["series"]}
     for key in series:
         main = page.locator(f'#fl-layers .fl-layer[data-key="{key}"] label.fl-layer-main')
         expect(main).to_have_count(1)
@@ -246,9 +232,7 @@ def test_series_in_the_url_decide_what_is_on(page: Page, recorder: Recorder, arc
 
 def page_days(api: httpx.Client, path: str) -> list[str]:
     """The timeline's slider days (its configuration)."""
-    html = api.get(path).text
-    config, _ = json.JSONDecoder().raw_decode(html, html.index("{", html.index("frontline.timeline(")))
-    return list(config["days"])
+    return list(script_config(api.get(path).text, "frontline.timeline(")["days"])
 
 
 def unix(day: str) -> int:
@@ -261,7 +245,7 @@ def test_the_charts_points_are_those_of_stats_area_series_and_a_click_opens_the_
     """The chart under the map draws the featured series' km² as /stats/area/series answers them, cut to the
     case: x the days of the answer, each line its series' area_km2 on each day (a gap where it has none). A click
     on a day opens the map there."""
-    config = page_config(api, PAGES[name])["chart"]
+    config = script_config(api.get(PAGES[name]).text)["chart"]
     url = httpx.URL(config["url"])
     assert url.path == "/stats/area/series" and url.params["case"] == "kursk-incursion"
     keys = [s["key"] for s in config["series"]]
@@ -270,7 +254,7 @@ def test_the_charts_points_are_those_of_stats_area_series_and_a_click_opens_the_
         assert set(keys) <= set(featured(api)) and {SALIENT, ISW} <= set(keys)
     else:
         assert set(keys) == {SALIENT, ISW}
-    rows = get(api, config["url"])["rows"]
+    rows = get_json(api, config["url"])["rows"]
     days = sorted({row["day"] for row in rows})
     area = {(row["day"], row["series"]): row["area_km2"] for row in rows}
     expected = [[unix(d) for d in days], *([area.get((d, key)) for d in days] for key in keys)]

@@ -24,6 +24,7 @@ from tests.helpers import (
     LiveServer,
     Recorder,
     add_place,
+    get_json,
     label_check,
     screenshot,
     wait_for_front_lines,
@@ -63,32 +64,25 @@ def api(live_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def get(api: httpx.Client, path: str) -> dict[str, Any]:
-    response = api.get(path)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
-    result: dict[str, Any] = response.json()
-    return result
-
-
 def control_count(api: httpx.Client, day: str) -> int:
-    return int(get(api, f"/control?date={day}&{EXAMPLES}")["numberReturned"])
+    return int(get_json(api, f"/control?date={day}&{EXAMPLES}")["numberReturned"])
 
 
 def places_in_case(api: httpx.Client) -> int:
     """The places inside the default case's ground (the first of /cases), counted with Shapely."""
-    ground = shape(get(api, "/cases?f=geojson")["features"][0]["geometry"])
-    points = get(api, "/collections/places/items?limit=10000")["features"]
+    ground = shape(get_json(api, "/cases?f=geojson")["features"][0]["geometry"])
+    points = get_json(api, "/collections/places/items?limit=10000")["features"]
     return sum(ground.covers(shape(f["geometry"])) for f in points)
 
 
 def base_paths(api: httpx.Client) -> int:
     """Paths every map page draws under its areas: one per region and line, and per place inside the case."""
-    return sum(int(get(api, f"/collections/{c}/items?limit=1000")["numberMatched"]) for c in ("regions", "lines")
+    return sum(int(get_json(api, f"/collections/{c}/items?limit=1000")["numberMatched"]) for c in ("regions", "lines")
                ) + places_in_case(api)
 
 
 def data_days(api: httpx.Client) -> list[str]:
-    items = get(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")
+    items = get_json(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")
     assert items["numberReturned"] == items["numberMatched"] > 0
     return sorted({f["properties"]["observed_on"] for f in items["features"]})
 
@@ -196,11 +190,11 @@ def test_page_loads_without_errors_and_only_from_this_server(
 
 def test_snapshot_draws_every_area_place_region_and_line(page: Page, recorder: Recorder, live_server: LiveServer,
                                                           api: httpx.Client) -> None:
-    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
+    control = get_json(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
     areas = int(control["numberReturned"])
     places = places_in_case(api)  # the page draws the default case's ground
-    regions = int(get(api, "/collections/regions/items?limit=1000")["numberMatched"])
-    lines = int(get(api, "/collections/lines/items?limit=1000")["numberMatched"])
+    regions = int(get_json(api, "/collections/regions/items?limit=1000")["numberMatched"])
+    lines = int(get_json(api, "/collections/lines/items?limit=1000")["numberMatched"])
     assert areas > 0 and places > 0 and regions > 0 and lines > 0
 
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}")
@@ -233,7 +227,7 @@ def test_snapshot_from_vector_tiles_draws_the_same_series(page: Page, recorder: 
                                                           live_server: LiveServer, api: httpx.Client) -> None:
     """tiles=true: each series' areas come from /collections/control-areas/tiles (Leaflet.VectorGrid, served by
     this app), one overlay per series, above the regions' fills."""
-    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
+    control = get_json(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}")
     titles = {f["properties"]["series_title"] for f in control["features"]}
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&tiles=true")
     wait_for(page, ".leaflet-tile path", recorder)
@@ -256,7 +250,7 @@ def test_a_front_line_is_a_layer_to_switch_on(page: Page, recorder: Recorder, li
                                              api: httpx.Client) -> None:
     """front=SERIES draws that series' /frontline when the page opens; another series' front is fetched and
     drawn when its layer is switched on, and hidden when switched off."""
-    control = get(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}&case=kursk-incursion")
+    control = get_json(api, f"/control?date={SNAPSHOT_DAY}&{EXAMPLES}&case=kursk-incursion")
     first, second, *_ = sorted(sided(control))
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}&{EXAMPLES}&front={first}")
     wait_for(page, PATHS, recorder)
@@ -279,7 +273,7 @@ def test_a_front_line_is_a_layer_to_switch_on(page: Page, recorder: Recorder, li
 
 def test_clicking_a_settlement_says_who_holds_it(page: Page, recorder: Recorder, live_server: LiveServer,
                                                  api: httpx.Client) -> None:
-    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
+    control = get_json(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
     holders = [row for row in control["rows"] if row["holds"]]
     assert holders, "the seed data should have a claim covering Sudzha on this day"
     place = control["place"]
@@ -314,7 +308,7 @@ def label(page: Page, name: str) -> Locator:
 
 def test_town_names_are_shown_without_a_click(page: Page, recorder: Recorder, live_server: LiveServer,
                                               api: httpx.Client) -> None:
-    [case, *_] = get(api, "/cases")["cases"]
+    [case, *_] = get_json(api, "/cases")["cases"]
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}")
     wait_for(page, ".leaflet-tooltip.fl-label", recorder)
     assert page.evaluate(ZOOM) == case["view"]["zoom"]  # the case's own view
@@ -333,8 +327,8 @@ def test_key_places_are_named_at_every_zoom_and_minor_towns_where_there_is_room(
         page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client, zoom: int) -> None:
     """Labels give way by priority (the case's key places first, then population) rather than by zoom: a key
     place is named at every zoom, a minor town around which the map is centred once it is zoomed in."""
-    [case, *_] = get(api, "/cases")["cases"]
-    town = get(api, f"/collections/places/items/{MINOR_TOWN}")
+    [case, *_] = get_json(api, "/cases")["cases"]
+    town = get_json(api, f"/collections/places/items/{MINOR_TOWN}")
     assert MINOR_TOWN not in case["key_places"]
     lon, lat = town["geometry"]["coordinates"]
     page.goto(f"{live_server.url}/maps/snapshot?date={SNAPSHOT_DAY}#map={zoom}/{lat}/{lon}")
@@ -370,7 +364,7 @@ def test_no_two_labels_overlap_nor_cover_a_marker_or_the_front_line(page: Page, 
 def test_timeline_settlement_popup_says_who_holds_it_on_the_day_shown(page: Page, recorder: Recorder,
                                                                       live_server: LiveServer,
                                                                       api: httpx.Client) -> None:
-    control = get(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
+    control = get_json(api, f"/places/sudzha/control?date={POPUP_DAY}&{EXAMPLES}")
     holders = [row for row in control["rows"] if row["holds"]]
     assert holders
     place = control["place"]
@@ -411,7 +405,7 @@ def test_timeline_slider_shows_each_days_claims(page: Page, recorder: Recorder, 
     assert f"day={first}" in page.url
     # Each claim series seen so far has its own layer in the list, its title in its tooltip, under its source;
     # unticking one hides its areas.
-    first_features = get(api, f"/control?date={first}&{EXAMPLES}")["features"]
+    first_features = get_json(api, f"/control?date={first}&{EXAMPLES}")["features"]
     first_titles = {f["properties"]["series_title"] for f in first_features}
     open_drawer(page)
     assert first_titles <= set(overlay_names(page))
@@ -469,7 +463,7 @@ def test_the_timeline_front_line_follows_the_slider(page: Page, recorder: Record
     wait_for(page, f'body[data-day-shown="{days[0]}"]', recorder)
     page.wait_for_load_state("networkidle")
     assert f"date={days[0]}" in [url for url in recorder.requests if "/frontline?" in url][-1]
-    syrskyi_from = next(row["first_observed"] for row in get(api, f"/series?{EXAMPLES}")["series"]
+    syrskyi_from = next(row["first_observed"] for row in get_json(api, f"/series?{EXAMPLES}")["series"]
                         if row["id"] == SYRSKYI)
     expected = 1 if days[0] >= syrskyi_from else 0  # before its first observation: no line
     expect(page.locator(PATHS)).to_have_count(base + control_count(api, days[0]) + expected)
@@ -480,7 +474,7 @@ def test_the_timeline_front_line_follows_the_slider(page: Page, recorder: Record
 
 def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_server: LiveServer,
                                           api: httpx.Client) -> None:
-    totals = get(api, f"/stats/changes?from={COMPARE[0]}&to={COMPARE[1]}&f=json&{EXAMPLES}")["totals"]
+    totals = get_json(api, f"/stats/changes?from={COMPARE[0]}&to={COMPARE[1]}&f=json&{EXAMPLES}")["totals"]
     assert totals
     drawn = sum((row["gained_km2"] > 0) + (row["lost_km2"] > 0) for row in totals)
 
@@ -506,7 +500,7 @@ def test_compare_draws_each_gain_and_loss(page: Page, recorder: Recorder, live_s
 def observation_days(api: httpx.Client, series: set[str] | None = None) -> list[str]:
     """The days the examples (of ``series``, or every one) were observed: on the seed none of the case's featured
     series is present, so every series is on, and the bar steps through the days of those shown."""
-    items = get(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")["features"]
+    items = get_json(api, f"/collections/control-areas/items?limit=1000&{EXAMPLES}")["features"]
     return sorted({f["properties"]["observed_on"] for f in items
                    if series is None or f["properties"]["series"] in series})
 
@@ -536,7 +530,7 @@ def opened_on(page: Page, api: httpx.Client, recorder: Recorder, day: str) -> No
     expect(page.locator("#fl-day")).to_have_text(day)
     expect(page.locator("#fl-date-date")).to_have_value(day)
     wait_for(page, PATHS, recorder)
-    control = get(api, f"/control?date={day}&{EXAMPLES}")
+    control = get_json(api, f"/control?date={day}&{EXAMPLES}")
     expect(page.locator(PATHS)).to_have_count(base_paths(api) + int(control["numberReturned"]))
     observed = page.locator("#fl-figures .fl-table tr td:nth-child(4)").all_text_contents()
     assert sorted(observed) == sorted(f["properties"]["observed_on"] for f in control["features"])
@@ -569,7 +563,7 @@ def test_compare_steps_both_days_and_disagreement_the_days_of_its_two_series(
         page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client) -> None:
     """Compare: both days move to their next observation day (of the series it shows, those that changed)."""
     first, last = COMPARE[0], "2024-10-24"  # an observation day: not the last of the series shown
-    days = observation_days(api, {row["series"] for row in get(
+    days = observation_days(api, {row["series"] for row in get_json(
         api, f"/stats/changes?from={first}&to={last}&f=json&{EXAMPLES}")["totals"]})
     page.goto(f"{live_server.url}/maps/compare?from={first}&to={last}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
@@ -581,7 +575,7 @@ def test_compare_steps_both_days_and_disagreement_the_days_of_its_two_series(
     expect(page.locator("#fl-date-from")).to_have_value(moved[0])
     expect(page.locator("#fl-date-to")).to_have_value(moved[1])
     expect(page.locator("#fl-title h1")).to_contain_text(f"{moved[0]} → {moved[1]}")
-    totals = get(api, f"/stats/changes?from={moved[0]}&to={moved[1]}&f=json&{EXAMPLES}")["totals"]
+    totals = get_json(api, f"/stats/changes?from={moved[0]}&to={moved[1]}&f=json&{EXAMPLES}")["totals"]
     expect(page.locator("#fl-changes tr")).to_have_count(len(totals) + 1)
 
     pair = {SYRSKYI, "example/RU/assessed/isw"}
@@ -594,7 +588,7 @@ def test_compare_steps_both_days_and_disagreement_the_days_of_its_two_series(
     assert httpx.URL(page.url).params["date"] == shown
     expect(page.locator("#fl-day")).to_have_text(shown)
     expect(page.locator("#fl-series tr td:nth-child(4)")).to_have_text(
-        [row["observed_on"] for row in get(api, f"/stats/disagreement?date={shown}&a={SYRSKYI}"
+        [row["observed_on"] for row in get_json(api, f"/stats/disagreement?date={shown}&a={SYRSKYI}"
                                                 f"&b=example/RU/assessed/isw&case=kursk-incursion")["series"]])
     assert recorder.page_errors == [], recorder.problems()
 
@@ -602,7 +596,7 @@ def test_compare_steps_both_days_and_disagreement_the_days_of_its_two_series(
 @pytest.mark.parametrize("typed", ["Плёх", "plek"])
 def test_the_search_box_finds_a_place_by_any_of_its_names_and_moves_the_map_there(
         page: Page, recorder: Recorder, live_server: LiveServer, api: httpx.Client, typed: str) -> None:
-    [place] = get(api, f"/places?q={typed}&limit=8")["rows"]
+    [place] = get_json(api, f"/places?q={typed}&limit=8")["rows"]
     assert place["key"] == "plekhovo"
     page.goto(f"{live_server.url}/maps/snapshot?date={POPUP_DAY}&{EXAMPLES}")
     wait_for(page, PATHS, recorder)
@@ -683,14 +677,14 @@ def test_data_text_is_shown_as_text_never_run(page: Page, recorder: Recorder, li
     # In Kursk oblast (so inside the default case), north-east of every seeded shape, in the initial view.
     hostile = {f"browser-xss-img-{tag}": ("<img src=x onerror=alert(1)>", 51.5, 35.6),
                f"browser-xss-template-{tag}": ("${alert(2)}", 51.45, 35.95)}
-    before = int(get(api, "/collections/places/items?limit=1000")["numberMatched"])
+    before = int(get_json(api, "/collections/places/items?limit=1000")["numberMatched"])
     engine = create_engine(live_server.database_url)
     try:
         with engine.begin() as conn:
             for key, (name, lat, lon) in hostile.items():
                 add_place(conn, key, name, lon=lon, lat=lat)
         deadline = time.monotonic() + 5  # the write reaches the server's cache through NOTIFY
-        while int(get(api, "/collections/places/items?limit=1000")["numberMatched"]) != before + len(hostile):
+        while int(get_json(api, "/collections/places/items?limit=1000")["numberMatched"]) != before + len(hostile):
             assert time.monotonic() < deadline, "the new places did not reach the server within 5 s"
             time.sleep(0.05)
 
